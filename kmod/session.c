@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Session table, inner address tables and key slots.
+ */
+
+#include <linux/slab.h>
+#include <linux/jiffies.h>
+#include <linux/netlink.h>
+
+#include "device.h"
+#include "session.h"
+#include "path.h"
+#include "event.h"
+
+static const struct rhashtable_params session_params = {
+	.key_len = sizeof(u32),
+	.key_offset = offsetof(struct jvpn_session, id),
+	.head_offset = offsetof(struct jvpn_session, node),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params inner_params = {
+	.key_len = sizeof(struct jvpn_inner_key),
+	.key_offset = offsetof(struct jvpn_inner, key),
+	.head_offset = offsetof(struct jvpn_inner, node),
+	.automatic_shrinking = true,
+};
+
+int jvpn_sessions_init(struct jvpn_dev *jd)
+{
+	int ret;
+
+	ret = rhashtable_init(&jd->sessions, &session_params);
+	if (ret)
+		return ret;
+	ret = rhashtable_init(&jd->inner_hosts, &inner_params);
+	if (ret)
+		rhashtable_destroy(&jd->sessions);
+	INIT_LIST_HEAD(&jd->inner_prefixes);
+	return ret;
+}
+
+static bool inner_is_host(const struct jvpn_inner_key *k)
+{
+	return k->prefixlen == (k->family == AF_INET ? 32 : 128);
+}
+
+static void inner_unlink_arr(struct jvpn_dev *jd, struct jvpn_inner *arr,
+			     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		if (inner_is_host(&arr[i].key)) {
+			rhashtable_remove_fast(&jd->inner_hosts, &arr[i].node,
+					       inner_params);
+		} else {
+			list_del_rcu(&arr[i].list);
+			jd->n_prefixes--;
+		}
+	}
+}
+
+/* Links n entries; on failure unlinks what it linked and returns the error. */
+static int inner_link_arr(struct jvpn_dev *jd, struct jvpn_inner *arr,
+			  unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		if (!inner_is_host(&arr[i].key)) {
+			list_add_tail_rcu(&arr[i].list, &jd->inner_prefixes);
+			jd->n_prefixes++;
+			continue;
+		}
+		ret = rhashtable_lookup_insert_fast(&jd->inner_hosts,
+						    &arr[i].node, inner_params);
+		if (ret) {
+			inner_unlink_arr(jd, arr, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void session_free_rcu(struct rcu_head *rcu)
+{
+	struct jvpn_session *s = container_of(rcu, struct jvpn_session, rcu);
+	struct jvpn_keyslots *ks = rcu_dereference_raw(s->keys);
+
+	if (ks) {
+		kfree_sensitive(ks->slot[0]);
+		kfree_sensitive(ks->slot[1]);
+		kfree(ks);
+	}
+	kfree(rcu_dereference_raw(s->inner));
+	kfree_sensitive(s);
+}
+
+static void session_silent_timer(struct timer_list *t);
+
+struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
+					 u32 peer_id,
+					 struct netlink_ext_ack *extack)
+{
+	struct jvpn_session *s;
+	int ret;
+
+	lockdep_assert_held(&jd->lock);
+	if (atomic_read(&jd->n_sessions) >= jd->max_sessions) {
+		jvpn_stat_inc(&jd->stats, JVPN_STAT_LIMIT_REFUSED);
+		NL_SET_ERR_MSG_MOD(extack, "device session limit reached");
+		return ERR_PTR(-ENOSPC);
+	}
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->id = id;
+	s->peer_id = peer_id;
+	s->jd = jd;
+	spin_lock_init(&s->rx_lock);
+	jvpn_replay_init(&s->replay);
+	timer_setup(&s->silent_timer, session_silent_timer, 0);
+
+	ret = rhashtable_lookup_insert_fast(&jd->sessions, &s->node,
+					    session_params);
+	if (ret) {
+		kfree(s);
+		if (ret == -EEXIST)
+			NL_SET_ERR_MSG_MOD(extack, "session id already exists");
+		return ERR_PTR(ret);
+	}
+	atomic_inc(&jd->n_sessions);
+	return s;
+}
+
+static struct jvpn_inner_set *inner_locked(struct jvpn_session *s)
+{
+	return rcu_dereference_protected(s->inner,
+					 lockdep_is_held(&s->jd->lock));
+}
+
+static unsigned int inner_count_prefixes(const struct jvpn_inner_key *keys,
+					 unsigned int n)
+{
+	unsigned int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += !inner_is_host(&keys[i]);
+	return c;
+}
+
+/* Replaces the session's inner addresses.  Host addresses must be unique on
+ * the device (TX must find exactly one session); prefixes are bounded per
+ * device because they are scanned.
+ */
+int jvpn_session_set_inner(struct jvpn_session *s,
+			   const struct jvpn_inner_key *keys, unsigned int n,
+			   struct netlink_ext_ack *extack)
+{
+	struct jvpn_inner_set *set, *old = inner_locked(s);
+	struct jvpn_dev *jd = s->jd;
+	unsigned int i, old_n = old ? old->n : 0, old_prefixes = 0;
+	int ret;
+
+	lockdep_assert_held(&jd->lock);
+	if (n > JVPN_MAX_INNER_PER_SESSION) {
+		NL_SET_ERR_MSG_MOD(extack, "too many inner addresses");
+		return -E2BIG;
+	}
+	for (i = 0; i < old_n; i++)
+		old_prefixes += !inner_is_host(&old->e[i].key);
+	if (jd->n_prefixes - old_prefixes + inner_count_prefixes(keys, n) >
+	    JVPN_MAX_PREFIXES) {
+		jvpn_stat_inc(&jd->stats, JVPN_STAT_LIMIT_REFUSED);
+		NL_SET_ERR_MSG_MOD(extack, "device inner prefix limit reached");
+		return -ENOSPC;
+	}
+	set = kzalloc(struct_size(set, e, n), GFP_KERNEL_ACCOUNT);
+	if (!set)
+		return -ENOMEM;
+	set->n = n;
+	for (i = 0; i < n; i++) {
+		set->e[i].key = keys[i];
+		set->e[i].session = s;
+	}
+
+	/* Unlink the old set first so that keeping an address the session
+	 * already owns is not a conflict with itself.
+	 */
+	if (old)
+		inner_unlink_arr(jd, old->e, old_n);
+	ret = inner_link_arr(jd, set->e, n);
+	if (ret) {
+		/* The old set was linked a moment ago: it fits again. */
+		if (old)
+			WARN_ON(inner_link_arr(jd, old->e, old_n));
+		kfree(set);
+		NL_SET_ERR_MSG_MOD(extack,
+				   "inner address used by another session");
+		return ret == -EEXIST ? -EADDRINUSE : ret;
+	}
+	rcu_assign_pointer(s->inner, set);
+	if (old)
+		kfree_rcu(old, rcu);
+	return 0;
+}
+
+static void session_free(struct jvpn_session *s)
+{
+	/* No reader can find the session any more, so nobody re-arms the
+	 * timer after this.
+	 */
+	del_timer_sync(&s->silent_timer);
+	jvpn_path_free_all(s);
+	call_rcu(&s->rcu, session_free_rcu);
+}
+
+void jvpn_session_remove(struct jvpn_session *s)
+{
+	struct jvpn_dev *jd = s->jd;
+
+	lockdep_assert_held(&jd->lock);
+	rhashtable_remove_fast(&jd->sessions, &s->node, session_params);
+	if (inner_locked(s))
+		inner_unlink_arr(jd, inner_locked(s)->e, inner_locked(s)->n);
+	atomic_dec(&jd->n_sessions);
+	jvpn_event_session(s, JVPN_EVENT_SESSION_REMOVED, NULL);
+	synchronize_net();
+	session_free(s);
+}
+
+static void session_destroy_one(void *ptr, void *arg)
+{
+	session_free(ptr);
+}
+
+/* Device teardown: the device is unregistered and its sockets are unhooked,
+ * so no reader is left and the tables can be dropped wholesale.
+ */
+void jvpn_sessions_destroy(struct jvpn_dev *jd)
+{
+	rhashtable_free_and_destroy(&jd->sessions, session_destroy_one, NULL);
+	rhashtable_destroy(&jd->inner_hosts);
+	atomic_set(&jd->n_sessions, 0);
+}
+
+struct jvpn_session *jvpn_session_lookup_rcu(struct jvpn_dev *jd, u32 id)
+{
+	return rhashtable_lookup(&jd->sessions, &id, session_params);
+}
+
+static bool inner_prefix_match(const struct jvpn_inner_key *p,
+			       const struct jvpn_inner_key *a)
+{
+	if (p->family != a->family)
+		return false;
+	if (p->family == AF_INET) {
+		__be32 mask = p->prefixlen ?
+			htonl(~0U << (32 - p->prefixlen)) : 0;
+
+		return !((p->v4 ^ a->v4) & mask);
+	}
+	return ipv6_prefix_equal(&p->v6, &a->v6, p->prefixlen);
+}
+
+/* O(1) host lookup first; then the bounded prefix list, longest match. */
+struct jvpn_session *jvpn_session_by_inner_rcu(struct jvpn_dev *jd,
+					       const struct jvpn_inner_key *dst)
+{
+	struct jvpn_inner *in, *best = NULL;
+
+	in = rhashtable_lookup(&jd->inner_hosts, dst, inner_params);
+	if (in)
+		return in->session;
+	list_for_each_entry_rcu(in, &jd->inner_prefixes, list) {
+		if (inner_prefix_match(&in->key, dst) &&
+		    (!best || in->key.prefixlen > best->key.prefixlen))
+			best = in;
+	}
+	return best ? best->session : NULL;
+}
+
+bool jvpn_session_allows_src(const struct jvpn_session *s,
+			     const struct jvpn_inner_key *src)
+{
+	const struct jvpn_inner_set *set = rcu_dereference_bh(s->inner);
+	unsigned int i;
+
+	for (i = 0; set && i < set->n; i++)
+		if (inner_prefix_match(&set->e[i].key, src))
+			return true;
+	return false;
+}
+
+static void session_silent_timer(struct timer_list *t)
+{
+	struct jvpn_session *s = from_timer(s, t, silent_timer);
+	unsigned long silent = msecs_to_jiffies(READ_ONCE(s->jd->silent_ms));
+	struct jvpn_path *p;
+	unsigned long since;
+
+	rcu_read_lock_bh();
+	p = rcu_dereference_bh(s->active);
+	if (!p)
+		goto out;
+	since = READ_ONCE(p->tx_since_rx);
+	if (!since || READ_ONCE(p->silent_reported))
+		goto out;
+	if (time_before(jiffies, since + silent)) {
+		/* TX restarted the episode after we were armed. */
+		mod_timer(&s->silent_timer, since + silent);
+		goto out;
+	}
+	WRITE_ONCE(p->silent_reported, true);
+	jvpn_event_session(s, JVPN_EVENT_PATH_SILENT, p);
+out:
+	rcu_read_unlock_bh();
+}
+
+/* Key slots ------------------------------------------------------------ */
+
+static void keyslots_free_rcu(struct rcu_head *rcu)
+{
+	kfree(container_of(rcu, struct jvpn_keyslots, rcu));
+}
+
+static void key_free_rcu(struct rcu_head *rcu)
+{
+	kfree_sensitive(container_of(rcu, struct jvpn_key, rcu));
+}
+
+/* Publishes a new pair of slots; frees the old container and any key that
+ * the new pair no longer references, after readers are done.
+ */
+static int keyslots_publish(struct jvpn_session *s, struct jvpn_key *k0,
+			    struct jvpn_key *k1)
+{
+	struct jvpn_keyslots *old, *ks;
+	unsigned int i;
+
+	ks = kzalloc(sizeof(*ks), GFP_KERNEL_ACCOUNT);
+	if (!ks)
+		return -ENOMEM;
+	ks->slot[0] = k0;
+	ks->slot[1] = k1;
+	old = rcu_replace_pointer(s->keys, ks,
+				  lockdep_is_held(&s->jd->lock));
+	if (!old)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		struct jvpn_key *k = old->slot[i];
+
+		if (k && k != k0 && k != k1)
+			call_rcu(&k->rcu, key_free_rcu);
+	}
+	call_rcu(&old->rcu, keyslots_free_rcu);
+	return 0;
+}
+
+static struct jvpn_keyslots *keyslots_locked(struct jvpn_session *s)
+{
+	return rcu_dereference_protected(s->keys,
+					 lockdep_is_held(&s->jd->lock));
+}
+
+int jvpn_key_install(struct jvpn_session *s, unsigned int slot, u8 key_id,
+		     const u8 *encrypt, const u8 *decrypt,
+		     struct netlink_ext_ack *extack)
+{
+	struct jvpn_keyslots *ks = keyslots_locked(s);
+	struct jvpn_key *k, *other = ks ? ks->slot[!slot] : NULL;
+	int ret;
+
+	if (other && other->key_id == key_id) {
+		NL_SET_ERR_MSG_MOD(extack, "key id is used by the other slot");
+		return -EEXIST;
+	}
+	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
+	if (!k)
+		return -ENOMEM;
+	k->key_id = key_id;
+	memcpy(k->encrypt, encrypt, JVPN_KEY_LEN);
+	memcpy(k->decrypt, decrypt, JVPN_KEY_LEN);
+	k->created = get_jiffies_64();
+
+	ret = slot ? keyslots_publish(s, other, k) :
+		     keyslots_publish(s, k, other);
+	if (ret)
+		kfree_sensitive(k);
+	return ret;
+}
+
+int jvpn_key_swap(struct jvpn_session *s, struct netlink_ext_ack *extack)
+{
+	struct jvpn_keyslots *ks = keyslots_locked(s);
+
+	if (!ks || !ks->slot[1]) {
+		NL_SET_ERR_MSG_MOD(extack, "no secondary key to swap in");
+		return -ENOENT;
+	}
+	return keyslots_publish(s, ks->slot[1], ks->slot[0]);
+}
+
+int jvpn_key_clear(struct jvpn_session *s, unsigned int slot,
+		   struct netlink_ext_ack *extack)
+{
+	struct jvpn_keyslots *ks = keyslots_locked(s);
+
+	if (!ks || !ks->slot[slot]) {
+		NL_SET_ERR_MSG_MOD(extack, "key slot is empty");
+		return -ENOENT;
+	}
+	return slot ? keyslots_publish(s, ks->slot[0], NULL) :
+		      keyslots_publish(s, NULL, ks->slot[1]);
+}
+
+struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id)
+{
+	struct jvpn_keyslots *ks = rcu_dereference_bh(s->keys);
+
+	if (!ks)
+		return NULL;
+	if (ks->slot[0] && ks->slot[0]->key_id == key_id)
+		return ks->slot[0];
+	if (ks->slot[1] && ks->slot[1]->key_id == key_id)
+		return ks->slot[1];
+	return NULL;
+}

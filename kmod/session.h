@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Sessions: the anchor.  A session owns its id, key slots, TX counter, RX
+ * replay window, inner addresses and state_version; its paths are
+ * replaceable.  Lookups by id (RX) and by inner host address (TX) are O(1)
+ * rhashtable lookups under RCU; writers hold jvpn_dev.lock.
+ */
+#ifndef _JVPN_SESSION_H
+#define _JVPN_SESSION_H
+
+#include <linux/rhashtable.h>
+#include <linux/spinlock.h>
+#include <linux/timer.h>
+#include <linux/in6.h>
+#include <uapi/linux/jvpn.h>
+
+#include "replay.h"
+#include "stats.h"
+
+struct jvpn_dev;
+struct jvpn_path;
+struct netlink_ext_ack;
+
+struct jvpn_key {
+	u8 key_id;
+	bool limit_reported;
+	u8 encrypt[JVPN_KEY_LEN];
+	u8 decrypt[JVPN_KEY_LEN];
+	u64 created;			/* jiffies64 */
+	atomic64_t tx_packets;
+	struct rcu_head rcu;
+};
+
+/* Both slots behind one RCU pointer, replaced as a whole, so a reader never
+ * sees a half-swapped pair.  The keys themselves are shared between the old
+ * and new container and freed only when a slot drops them.
+ */
+struct jvpn_keyslots {
+	struct jvpn_key *slot[2];
+	struct rcu_head rcu;
+};
+
+/* An inner address or prefix a session may use as source (RX) and is
+ * reached by (TX).
+ */
+struct jvpn_inner_key {
+	u16 family;
+	u8 prefixlen;
+	u8 pad;
+	union {
+		__be32 v4;
+		struct in6_addr v6;
+	};
+};
+
+struct jvpn_inner {
+	struct jvpn_inner_key key;
+	struct jvpn_session *session;
+	struct rhash_head node;		/* host addresses */
+	struct list_head list;		/* prefixes */
+};
+
+/* A session's inner addresses, published as a whole under RCU. */
+struct jvpn_inner_set {
+	unsigned int n;
+	struct rcu_head rcu;
+	struct jvpn_inner e[];
+};
+
+struct jvpn_session {
+	struct rhash_head node;
+	u32 id;
+	u32 peer_id;
+	struct jvpn_dev *jd;
+
+	struct jvpn_keyslots __rcu *keys;
+	atomic64_t tx_counter;
+
+	spinlock_t rx_lock;		/* protects replay */
+	struct jvpn_replay replay;
+
+	struct jvpn_path __rcu *active;
+	struct jvpn_path __rcu *paths[JVPN_MAX_PATHS_LIMIT];
+	u64 state_version;
+
+	struct jvpn_inner_set __rcu *inner;
+
+	unsigned long last_rx;
+	unsigned long last_tx;
+	unsigned long unknown_event_at;
+	struct timer_list silent_timer;
+
+	struct jvpn_stats stats;
+	struct rcu_head rcu;
+};
+
+int jvpn_sessions_init(struct jvpn_dev *jd);
+void jvpn_sessions_destroy(struct jvpn_dev *jd);
+
+struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
+					 u32 peer_id,
+					 struct netlink_ext_ack *extack);
+int jvpn_session_set_inner(struct jvpn_session *s,
+			   const struct jvpn_inner_key *keys, unsigned int n,
+			   struct netlink_ext_ack *extack);
+void jvpn_session_remove(struct jvpn_session *s);
+struct jvpn_session *jvpn_session_lookup_rcu(struct jvpn_dev *jd, u32 id);
+struct jvpn_session *jvpn_session_by_inner_rcu(struct jvpn_dev *jd,
+					       const struct jvpn_inner_key *dst);
+bool jvpn_session_allows_src(const struct jvpn_session *s,
+			     const struct jvpn_inner_key *src);
+
+int jvpn_key_install(struct jvpn_session *s, unsigned int slot, u8 key_id,
+		     const u8 *encrypt, const u8 *decrypt,
+		     struct netlink_ext_ack *extack);
+int jvpn_key_swap(struct jvpn_session *s, struct netlink_ext_ack *extack);
+int jvpn_key_clear(struct jvpn_session *s, unsigned int slot,
+		   struct netlink_ext_ack *extack);
+struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id);
+
+#endif /* _JVPN_SESSION_H */

@@ -1,0 +1,14 @@
+# jvpnctl, the operator's netlink CLI.  Needs tools/lib/build.mk first.
+# $(BUILD)/san/jvpnctl is an ASan/UBSan build for tests (not installed).
+
+JVPNCTL_SRCS := $(wildcard tools/jvpnctl/*.c)
+JVPNCTL_OBJS := $(JVPNCTL_SRCS:%.c=$(BUILD)/%.o)
+JVPNCTL_SAN_OBJS := $(JVPNCTL_SRCS:%.c=$(BUILD)/san/%.o)
+
+USER_BINS += $(BUILD)/jvpnctl
+
+$(BUILD)/jvpnctl: $(JVPNCTL_OBJS) $(LIBJVPN_OBJS)
+	$(CC) $(USER_LDFLAGS) -o $@ $^ $(NL_LIBS) $(SODIUM_LIBS)
+
+$(BUILD)/san/jvpnctl: $(JVPNCTL_SAN_OBJS) $(LIBJVPN_SAN_OBJS)
+	$(CC) $(SAN_CFLAGS) $(USER_LDFLAGS) -o $@ $^ $(NL_LIBS) $(SODIUM_LIBS)
