@@ -418,3 +418,71 @@ struct policy_decision policy_may_add_session(const struct jvpn_policy *p,
 		return decide(POLICY_DENY, FSM_R_SESSION_LIMIT, 0);
 	return decide(POLICY_ALLOW, FSM_R_NONE, 0);
 }
+
+static int step(struct policy_step *steps, int n, enum fsm_event ev,
+		enum fsm_reason why)
+{
+	steps[n].event = ev;
+	steps[n].reason = why;
+	return n + 1;
+}
+
+/* The final event of a TERMINATE verdict. */
+static enum fsm_event ending_event(const struct policy_decision *d)
+{
+	return d->reason == FSM_R_SESSION_TTL_EXPIRED
+		       ? FSM_EV_SESSION_TTL_EXPIRED
+		       : FSM_EV_RECOVERY_WINDOW_EXCEEDED;
+}
+
+/*
+ * From ATTACHED or VOLATILE the loss itself is recorded first
+ * (TRANSPORT_LOST), so the audit trail shows "path lost" before "could not
+ * recover" or "degraded"; a lifetime expiry needs no such prelude.
+ */
+static int steps_while_attached(const struct policy_decision *d,
+				enum fsm_reason loss_reason,
+				struct policy_step *steps)
+{
+	int n = 0;
+
+	if (d->verdict == POLICY_TERMINATE &&
+	    d->reason == FSM_R_SESSION_TTL_EXPIRED)
+		return step(steps, n, FSM_EV_SESSION_TTL_EXPIRED, d->reason);
+	n = step(steps, n, FSM_EV_TRANSPORT_LOST, loss_reason);
+	if (d->verdict == POLICY_DEGRADE)
+		n = step(steps, n, FSM_EV_SWITCH_LIMIT_HIT, d->reason);
+	else if (d->verdict == POLICY_TERMINATE)
+		n = step(steps, n, ending_event(d), d->reason);
+	return n;
+}
+
+int policy_loss_steps(enum fsm_state state, const struct policy_decision *d,
+		      enum fsm_reason loss_reason,
+		      struct policy_step steps[POLICY_MAX_STEPS])
+{
+	if (d->verdict != POLICY_RECOVER && d->verdict != POLICY_DEGRADE &&
+	    d->verdict != POLICY_TERMINATE)
+		return -EINVAL;
+	switch (state) {
+	case FSM_ATTACHED:
+	case FSM_VOLATILE:
+		return steps_while_attached(d, loss_reason, steps);
+	case FSM_RECOVERING:
+		if (d->verdict == POLICY_DEGRADE)
+			return step(steps, 0, FSM_EV_SWITCH_LIMIT_HIT,
+				    d->reason);
+		if (d->verdict == POLICY_TERMINATE)
+			return step(steps, 0, ending_event(d), d->reason);
+		return 0;
+	case FSM_DEGRADED:
+		if (d->verdict == POLICY_RECOVER)
+			return step(steps, 0, FSM_EV_REATTACH_STARTED,
+				    FSM_R_NONE);
+		if (d->verdict == POLICY_TERMINATE)
+			return step(steps, 0, ending_event(d), d->reason);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}

@@ -179,6 +179,27 @@ struct policy_decision policy_may_probe(const struct jvpn_policy *p,
 					const struct policy_counters *c,
 					uint64_t now_ms);
 
+/*
+ * The FSM events that carry out a policy_on_path_loss() decision from the
+ * session's current state, in order, so that the glue cannot pick an
+ * event the table refuses.  Afterwards the session is RECOVERING (RECOVER),
+ * DEGRADED (DEGRADE) or TERMINATED (TERMINATE).  loss_reason labels the
+ * TRANSPORT_LOST step (FSM_R_TRANSPORT_LOSS_TTL, FSM_R_LINK_DOWN, ...).
+ * Returns the number of steps (0..POLICY_MAX_STEPS), or -EINVAL for a
+ * state in which a path loss means nothing (INIT, HANDSHAKING,
+ * TERMINATED) or a verdict that is not a path-loss verdict.
+ */
+#define POLICY_MAX_STEPS	2
+
+struct policy_step {
+	enum fsm_event event;
+	enum fsm_reason reason;
+};
+
+int policy_loss_steps(enum fsm_state state, const struct policy_decision *d,
+		      enum fsm_reason loss_reason,
+		      struct policy_step steps[POLICY_MAX_STEPS]);
+
 /* ALLOW if one more session fits under MaxSessions. */
 struct policy_decision policy_may_add_session(const struct jvpn_policy *p,
 					      uint32_t n_sessions);

@@ -28,6 +28,8 @@ struct jvpn_dev {
 	struct mutex lock;
 
 	struct rhashtable sessions;	/* by local session id */
+	struct list_head session_list;	/* creation order, under lock */
+	u64 session_serial;
 	struct rhashtable inner_hosts;	/* /32 and /128 inner addresses */
 	struct list_head inner_prefixes;	/* RCU list, others */
 	unsigned int n_prefixes;

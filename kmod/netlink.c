@@ -127,6 +127,38 @@ static const struct nla_policy path_activate_policy[JVPN_A_MAX + 1] = {
 	[JVPN_A_EXPECTED_VERSION] = { .type = NLA_U64 },
 };
 
+/* Missing attributes ----------------------------------------------------- */
+
+static const char * const missing_msg[JVPN_A_MAX + 1] = {
+	[JVPN_A_IFINDEX] = "jvpn: missing JVPN_A_IFINDEX",
+	[JVPN_A_SOCKET_FD] = "jvpn: missing JVPN_A_SOCKET_FD",
+	[JVPN_A_SOCKET_ID] = "jvpn: missing JVPN_A_SOCKET_ID",
+	[JVPN_A_SESSION_ID] = "jvpn: missing JVPN_A_SESSION_ID",
+	[JVPN_A_PEER_ID] = "jvpn: missing JVPN_A_PEER_ID",
+	[JVPN_A_EXPECTED_VERSION] = "jvpn: missing JVPN_A_EXPECTED_VERSION",
+	[JVPN_A_KEY_SLOT] = "jvpn: missing JVPN_A_KEY_SLOT",
+	[JVPN_A_KEY_ID] = "jvpn: missing JVPN_A_KEY_ID",
+	[JVPN_A_KEY_ENCRYPT] = "jvpn: missing JVPN_A_KEY_ENCRYPT",
+	[JVPN_A_KEY_DECRYPT] = "jvpn: missing JVPN_A_KEY_DECRYPT",
+	[JVPN_A_PATH_ID] = "jvpn: missing JVPN_A_PATH_ID",
+	[JVPN_A_PATH_REMOTE_IP] = "jvpn: missing JVPN_A_PATH_REMOTE_IP",
+	[JVPN_A_PATH_REMOTE_PORT] = "jvpn: missing JVPN_A_PATH_REMOTE_PORT",
+};
+
+/* Like GENL_REQ_ATTR_CHECK (which marks the missing type), plus a message
+ * a person can read.
+ */
+static bool missing(struct genl_info *info, unsigned int attr)
+{
+	if (info->attrs[attr])
+		return false;
+	NL_SET_ERR_ATTR_MISS(info->extack, NULL, attr);
+	/* NL_SET_ERR_MSG() wants a literal; the table holds literals. */
+	if (info->extack)
+		info->extack->_msg = missing_msg[attr];
+	return true;
+}
+
 /* Device resolution and locking ----------------------------------------- */
 
 static int jvpn_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
@@ -135,7 +167,7 @@ static int jvpn_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 	struct net_device *dev;
 	struct jvpn_dev *jd;
 
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_IFINDEX))
+	if (missing(info, JVPN_A_IFINDEX))
 		return -EINVAL;
 	dev = dev_get_by_index(genl_info_net(info),
 			       nla_get_u32(info->attrs[JVPN_A_IFINDEX]));
@@ -176,7 +208,7 @@ static struct jvpn_session *session_from_info(struct jvpn_dev *jd,
 {
 	struct jvpn_session *s;
 
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_SESSION_ID))
+	if (missing(info, JVPN_A_SESSION_ID))
 		return NULL;
 	/* Under jd->lock, so the RCU lookup result cannot go away. */
 	rcu_read_lock();
@@ -371,6 +403,43 @@ cancel:
 	return -EMSGSIZE;
 }
 
+static int put_socket(struct sk_buff *msg, const struct jvpn_sock *js)
+{
+	struct sock *sk = js->sock->sk;
+
+	return nla_put_u32(msg, JVPN_A_SOCKET_ID, js->id) ||
+	       nla_put_u16(msg, JVPN_A_SOCKET_FAMILY, sk->sk_family) ||
+	       nla_put_u16(msg, JVPN_A_SOCKET_PORT, inet_sk(sk)->inet_num);
+}
+
+static int put_sockets(struct sk_buff *msg, struct jvpn_dev *jd)
+{
+	struct nlattr *list, *one;
+	unsigned int i;
+	int ret = 0;
+
+	list = nla_nest_start(msg, JVPN_A_SOCKETS);
+	if (!list)
+		return -EMSGSIZE;
+	rcu_read_lock();
+	for (i = 0; i < JVPN_MAX_SOCKETS && !ret; i++) {
+		struct jvpn_sock *js = rcu_dereference(jd->socks[i]);
+
+		if (!js)
+			continue;
+		one = nla_nest_start(msg, JVPN_A_SOCKET);
+		if (!one || put_socket(msg, js))
+			ret = -EMSGSIZE;
+		else
+			nla_nest_end(msg, one);
+	}
+	rcu_read_unlock();
+	if (ret)
+		return ret;
+	nla_nest_end(msg, list);
+	return 0;
+}
+
 static int fill_dev(struct sk_buff *msg, struct jvpn_dev *jd, u32 portid,
 		    u32 seq, int flags)
 {
@@ -390,7 +459,7 @@ static int fill_dev(struct sk_buff *msg, struct jvpn_dev *jd, u32 portid,
 	    nla_put_u32(msg, JVPN_A_N_SESSIONS, atomic_read(&jd->n_sessions)) ||
 	    nla_put_u64_64bit(msg, JVPN_A_EVENT_SEQ,
 			      atomic64_read(&jd->event_seq), JVPN_A_PAD) ||
-	    put_stats(msg, &jd->stats)) {
+	    put_sockets(msg, jd) || put_stats(msg, &jd->stats)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
 	}
@@ -497,7 +566,7 @@ static int jvpn_nl_socket_attach(struct sk_buff *skb, struct genl_info *info)
 	u32 id;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_SOCKET_FD))
+	if (missing(info, JVPN_A_SOCKET_FD))
 		return -EINVAL;
 	ret = jvpn_sock_attach(jd, nla_get_s32(info->attrs[JVPN_A_SOCKET_FD]),
 			       &id, info->extack);
@@ -511,7 +580,7 @@ static int jvpn_nl_socket_attach(struct sk_buff *skb, struct genl_info *info)
 	hdr = genlmsg_put_reply(msg, info, &jvpn_genl_family, 0,
 				JVPN_CMD_SOCKET_ATTACH);
 	if (!hdr || nla_put_u32(msg, JVPN_A_IFINDEX, jd->dev->ifindex) ||
-	    nla_put_u32(msg, JVPN_A_SOCKET_ID, id)) {
+	    put_socket(msg, jvpn_sock_get_locked(jd, id))) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
@@ -521,7 +590,7 @@ static int jvpn_nl_socket_attach(struct sk_buff *skb, struct genl_info *info)
 
 static int jvpn_nl_socket_detach(struct sk_buff *skb, struct genl_info *info)
 {
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_SOCKET_ID))
+	if (missing(info, JVPN_A_SOCKET_ID))
 		return -EINVAL;
 	return jvpn_sock_detach(info->user_ptr[0],
 				nla_get_u32(info->attrs[JVPN_A_SOCKET_ID]),
@@ -629,8 +698,8 @@ static int jvpn_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_session *s;
 	int ret;
 
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_SESSION_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_PEER_ID))
+	if (missing(info, JVPN_A_SESSION_ID) ||
+	    missing(info, JVPN_A_PEER_ID))
 		return -EINVAL;
 	s = jvpn_session_create(jd, nla_get_u32(info->attrs[JVPN_A_SESSION_ID]),
 				nla_get_u32(info->attrs[JVPN_A_PEER_ID]),
@@ -702,18 +771,57 @@ static int jvpn_nl_session_del(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
-/* Session dump: an rhashtable walk that survives between dump calls. */
-struct session_dump {
-	struct net_device *dev;
-	struct rhashtable_iter iter;
-};
+/* Session dump.  Sessions sit on a list in creation order; the cursor is
+ * the last (id, serial) sent.  If that session was removed meanwhile, the
+ * next one is found by serial with one bounded scan.  Each call takes the
+ * device lock, so teardown never races a dump.
+ */
+static struct jvpn_session *dump_resume(struct jvpn_dev *jd,
+					struct netlink_callback *cb)
+{
+	struct jvpn_session *s;
 
-static int jvpn_nl_session_dump_start(struct netlink_callback *cb)
+	if (!cb->args[0])
+		return list_first_entry_or_null(&jd->session_list,
+						struct jvpn_session, list);
+	rcu_read_lock();
+	s = jvpn_session_lookup_rcu(jd, cb->args[1]);
+	rcu_read_unlock();
+	if (s && s->serial == (u64)cb->args[2])
+		return list_is_last(&s->list, &jd->session_list) ? NULL :
+		       list_next_entry(s, list);
+	list_for_each_entry(s, &jd->session_list, list)
+		if (s->serial > (u64)cb->args[2])
+			return s;
+	return NULL;
+}
+
+static int dump_sessions_locked(struct sk_buff *skb, struct jvpn_dev *jd,
+				struct netlink_callback *cb)
+{
+	struct jvpn_session *s = dump_resume(jd, cb);
+
+	for (; s; s = list_is_last(&s->list, &jd->session_list) ? NULL :
+		      list_next_entry(s, list)) {
+		if (fill_session(skb, s, NETLINK_CB(cb->skb).portid,
+				 cb->nlh->nlmsg_seq, NLM_F_MULTI,
+				 JVPN_CMD_SESSION_GET))
+			break;
+		cb->args[0] = 1;
+		cb->args[1] = s->id;
+		cb->args[2] = s->serial;
+	}
+	return skb->len;
+}
+
+static int jvpn_nl_session_dump(struct sk_buff *skb,
+				struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *gi = genl_dumpit_info(cb);
 	struct nlattr *ifa = gi->attrs[JVPN_A_IFINDEX];
-	struct session_dump *d;
 	struct net_device *dev;
+	struct jvpn_dev *jd;
+	int ret;
 
 	if (!ifa) {
 		NL_SET_ERR_MSG_MOD(cb->extack, "missing JVPN_A_IFINDEX");
@@ -726,56 +834,12 @@ static int jvpn_nl_session_dump_start(struct netlink_callback *cb)
 		NL_SET_ERR_MSG_MOD(cb->extack, "no such jvpn device");
 		return -ENODEV;
 	}
-	d = kzalloc(sizeof(*d), GFP_KERNEL);
-	if (!d) {
-		dev_put(dev);
-		return -ENOMEM;
-	}
-	d->dev = dev;
-	rhashtable_walk_enter(&((struct jvpn_dev *)netdev_priv(dev))->sessions,
-			      &d->iter);
-	cb->args[0] = (long)d;
-	return 0;
-}
-
-static int jvpn_nl_session_dump(struct sk_buff *skb,
-				struct netlink_callback *cb)
-{
-	struct session_dump *d = (struct session_dump *)cb->args[0];
-	struct jvpn_dev *jd = netdev_priv(d->dev);
-	struct jvpn_session *s;
-
-	if (READ_ONCE(jd->dead))
-		return 0;
-	rhashtable_walk_start(&d->iter);
-	while ((s = rhashtable_walk_peek(&d->iter)) != NULL) {
-		if (IS_ERR(s)) {
-			if (PTR_ERR(s) == -EAGAIN) {
-				rhashtable_walk_next(&d->iter);
-				continue;
-			}
-			break;
-		}
-		if (fill_session(skb, s, NETLINK_CB(cb->skb).portid,
-				 cb->nlh->nlmsg_seq, NLM_F_MULTI,
-				 JVPN_CMD_SESSION_GET))
-			break;
-		rhashtable_walk_next(&d->iter);
-	}
-	rhashtable_walk_stop(&d->iter);
-	return skb->len;
-}
-
-static int jvpn_nl_session_dump_done(struct netlink_callback *cb)
-{
-	struct session_dump *d = (struct session_dump *)cb->args[0];
-
-	if (!d)
-		return 0;
-	rhashtable_walk_exit(&d->iter);
-	dev_put(d->dev);
-	kfree(d);
-	return 0;
+	jd = netdev_priv(dev);
+	mutex_lock(&jd->lock);
+	ret = jd->dead ? 0 : dump_sessions_locked(skb, jd, cb);
+	mutex_unlock(&jd->lock);
+	dev_put(dev);
+	return ret;
 }
 
 /* Key commands ----------------------------------------------------------- */
@@ -787,10 +851,10 @@ static int jvpn_nl_key_new(struct sk_buff *skb, struct genl_info *info)
 
 	if (!s)
 		return -ENOENT;
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_KEY_SLOT) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_KEY_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_KEY_ENCRYPT) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_KEY_DECRYPT))
+	if (missing(info, JVPN_A_KEY_SLOT) ||
+	    missing(info, JVPN_A_KEY_ID) ||
+	    missing(info, JVPN_A_KEY_ENCRYPT) ||
+	    missing(info, JVPN_A_KEY_DECRYPT))
 		return -EINVAL;
 	return jvpn_key_install(s, nla_get_u8(a[JVPN_A_KEY_SLOT]),
 				nla_get_u8(a[JVPN_A_KEY_ID]),
@@ -813,7 +877,7 @@ static int jvpn_nl_key_del(struct sk_buff *skb, struct genl_info *info)
 
 	if (!s)
 		return -ENOENT;
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_KEY_SLOT))
+	if (missing(info, JVPN_A_KEY_SLOT))
 		return -EINVAL;
 	return jvpn_key_clear(s, nla_get_u8(info->attrs[JVPN_A_KEY_SLOT]),
 			      info->extack);
@@ -865,10 +929,10 @@ static int jvpn_nl_path_add(struct sk_buff *skb, struct genl_info *info)
 
 	if (!s)
 		return -ENOENT;
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_PATH_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_SOCKET_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_PATH_REMOTE_IP) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_PATH_REMOTE_PORT))
+	if (missing(info, JVPN_A_PATH_ID) ||
+	    missing(info, JVPN_A_SOCKET_ID) ||
+	    missing(info, JVPN_A_PATH_REMOTE_IP) ||
+	    missing(info, JVPN_A_PATH_REMOTE_PORT))
 		return -EINVAL;
 	js = jvpn_sock_get_locked(jd, nla_get_u32(info->attrs[JVPN_A_SOCKET_ID]));
 	if (!js) {
@@ -889,7 +953,7 @@ static int jvpn_nl_path_del(struct sk_buff *skb, struct genl_info *info)
 
 	if (!s)
 		return -ENOENT;
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_PATH_ID))
+	if (missing(info, JVPN_A_PATH_ID))
 		return -EINVAL;
 	return jvpn_path_del(s, nla_get_u32(info->attrs[JVPN_A_PATH_ID]),
 			     info->extack);
@@ -952,8 +1016,8 @@ static int jvpn_nl_path_activate(struct sk_buff *skb, struct genl_info *info)
 
 	if (!s)
 		return -ENOENT;
-	if (GENL_REQ_ATTR_CHECK(info, JVPN_A_PATH_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, JVPN_A_EXPECTED_VERSION))
+	if (missing(info, JVPN_A_PATH_ID) ||
+	    missing(info, JVPN_A_EXPECTED_VERSION))
 		return -EINVAL;
 	ret = jvpn_path_activate(s, nla_get_u32(info->attrs[JVPN_A_PATH_ID]),
 				 nla_get_u64(info->attrs[JVPN_A_EXPECTED_VERSION]),
@@ -995,9 +1059,7 @@ static const struct genl_ops jvpn_genl_ops[] = {
 	{
 		.cmd = JVPN_CMD_SESSION_GET,
 		.doit = jvpn_nl_session_get,
-		.start = jvpn_nl_session_dump_start,
 		.dumpit = jvpn_nl_session_dump,
-		.done = jvpn_nl_session_dump_done,
 		.policy = session_policy,
 		.maxattr = JVPN_A_MAX,
 		.flags = GENL_UNS_ADMIN_PERM,

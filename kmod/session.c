@@ -37,6 +37,7 @@ int jvpn_sessions_init(struct jvpn_dev *jd)
 	if (ret)
 		rhashtable_destroy(&jd->sessions);
 	INIT_LIST_HEAD(&jd->inner_prefixes);
+	INIT_LIST_HEAD(&jd->session_list);
 	return ret;
 }
 
@@ -131,6 +132,8 @@ struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 			NL_SET_ERR_MSG_MOD(extack, "session id already exists");
 		return ERR_PTR(ret);
 	}
+	s->serial = ++jd->session_serial;
+	list_add_tail(&s->list, &jd->session_list);
 	atomic_inc(&jd->n_sessions);
 	return s;
 }
@@ -223,6 +226,7 @@ void jvpn_session_remove(struct jvpn_session *s)
 
 	lockdep_assert_held(&jd->lock);
 	rhashtable_remove_fast(&jd->sessions, &s->node, session_params);
+	list_del(&s->list);
 	if (inner_locked(s))
 		inner_unlink_arr(jd, inner_locked(s)->e, inner_locked(s)->n);
 	atomic_dec(&jd->n_sessions);

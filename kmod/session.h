@@ -69,6 +69,8 @@ struct jvpn_inner_set {
 
 struct jvpn_session {
 	struct rhash_head node;
+	struct list_head list;		/* jvpn_dev.session_list, for dumps */
+	u64 serial;			/* creation order, dump cursor */
 	u32 id;
 	u32 peer_id;
 	struct jvpn_dev *jd;

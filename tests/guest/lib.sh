@@ -41,12 +41,16 @@ _jvpn_loaded=
 
 # ------------------------------------------------------------------- TAP
 
-# Prints each line of its arguments as a TAP comment ("# ...").
+# diag TEXT...: prints every line of every (non-empty) TEXT as a TAP comment.
 diag() {
-	local line
-	while IFS= read -r line; do
-		echo "# $line" >&"$_tap_fd"
-	done <<< "$*"
+	local text line
+	for text in "$@"; do
+		[ -n "$text" ] || continue
+		while IFS= read -r line; do
+			echo "# $line" >&"$_tap_fd"
+		done <<< "$text"
+	done
+	return 0
 }
 
 tap_plan() {
@@ -65,10 +69,7 @@ not_ok() {
 	_tap_failed=$((_tap_failed + 1))
 	echo "not ok $_tap_n - $1" >&"$_tap_fd"
 	shift
-	local d
-	for d in "$@"; do
-		[ -n "$d" ] && diag "$d"
-	done
+	diag "$@"
 	return 0
 }
 
@@ -143,12 +144,15 @@ wait_for() {
 # BG_PID and BG_LOG.  The process is killed when the script exits (or
 # earlier with bg_kill).  `bg_run n NS cmd` runs cmd in namespace NS.
 bg_run() {
-	BG_LOG=$TEST_TMP/bg.$((${#_bg_pids[@]} + 1)).${1##*/}.log
+	local name=${1##*/}
 	# Exec ns_exec/n's ip directly so BG_PID is the real process and not a
 	# subshell that would die on SIGTERM and orphan the command.
 	case $1 in
-	n | ns_exec) set -- ip netns exec "${@:2}" ;;
+	n | ns_exec)
+		name=${3##*/}
+		set -- ip netns exec "${@:2}" ;;
 	esac
+	BG_LOG=$TEST_TMP/bg.$((${#_bg_pids[@]} + 1)).$name.log
 	"$@" > "$BG_LOG" 2>&1 &
 	BG_PID=$!
 	_bg_pids+=("$BG_PID")
@@ -167,6 +171,7 @@ _kill_tree() {
 
 # bg_kill [PID...]: stops the given background processes (default: all
 # started by bg_run), TERM first, KILL after 2 s.
+# shellcheck disable=SC2120 # the arguments are for test scripts
 bg_kill() {
 	local pids=("$@") pid i
 	[ $# -gt 0 ] || pids=("${_bg_pids[@]}")
@@ -274,8 +279,7 @@ ping_stats() {
 	re='= [0-9.]+/([0-9.]+)/'
 	PING_RTT_AVG=
 	[[ $out =~ $re ]] && PING_RTT_AVG=${BASH_REMATCH[1]}
-	diag "ping $dst from $ns: sent $PING_SENT received $PING_RECV" \
-		"loss $PING_LOSS%${PING_RTT_AVG:+ rtt avg $PING_RTT_AVG ms}"
+	diag "ping $dst from $ns: sent $PING_SENT received $PING_RECV loss $PING_LOSS%${PING_RTT_AVG:+ rtt avg $PING_RTT_AVG ms}"
 }
 
 # iperf_tcp SERVER_NS CLIENT_NS DEST [SECONDS] [IPERF3 CLIENT ARGS...]:

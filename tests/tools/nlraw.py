@@ -6,11 +6,14 @@ attributes it is given, so tests can check that the kernel refuses missing,
 oversized and out-of-range attributes with an extack message.
 
     nlraw.py CMD [ATTR=VALUE ...]
+    nlraw.py --batch < requests     (one JSON array [CMD, ATTR=VALUE...] a line)
 
 CMD and ATTR are names from include/uapi/linux/jvpn.h without their prefix
 (e.g. SESSION_NEW, IFINDEX).  VALUE is TYPE:DATA with TYPE one of u8, u16,
-u32, u64, s32, hex, str, nest (nest:ATTR=TYPE:DATA,... one level, for the
-inner address list use nest2, see below).  Prints one JSON object:
+u32, u64, s32, hex, str, fd (fd:tcp, fd:udp, fd:udp-bound, fd:file: a fresh
+object of that kind, its descriptor as s32), nest (nest:A=t:v;B=t:v in the
+inner-address attribute space) or inner (inner:FAMILY/HEXIP/PLEN|... a full
+JVPN_A_INNER list).  Prints one JSON object:
 {"errno": N, "extack": "...", "attrs": {...}}; exit status 0.
 
 The enum values are parsed from the uapi header, never duplicated here.
@@ -33,11 +36,12 @@ NLMSG_ERROR = 2
 NLMSGERR_ATTR_MSG = 1
 NETLINK_EXT_ACK = 11
 NLA_F_NESTED = 0x8000
+KEEP = []  # objects whose fds are passed in attributes stay open
 
 
 def uapi_enums(path):
     """Returns {NAME: value} for every enumerator in the header."""
-    text = open(path).read()
+    text = re.sub(r"/\*.*?\*/", "", open(path).read(), flags=re.S)
     values = {}
     for body in re.findall(r"enum\s+\w+\s*{(.*?)};", text, re.S):
         nxt = 0
@@ -74,6 +78,22 @@ def encode(enums, spec, prefix="JVPN_A_"):
     if typ in ("u8", "u16", "u32", "u64", "s32"):
         fmt = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "s32": "i"}[typ]
         return nla(atype, struct.pack(fmt, int(data, 0)))
+    if typ == "fd":
+        # fd:tcp | fd:udp (unbound) | fd:udp6-bound | fd:file
+        if data == "tcp":
+            obj = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            obj.bind(("127.0.0.1", 0))
+        elif data == "udp":
+            obj = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        elif data == "udp-bound":
+            obj = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            obj.bind(("127.0.0.1", 0))
+        elif data == "file":
+            obj = open("/dev/null")
+        else:
+            raise SystemExit("unknown fd kind %r" % data)
+        KEEP.append(obj)
+        return nla(atype, struct.pack("i", obj.fileno()))
     if typ == "hex":
         return nla(atype, bytes.fromhex(data))
     if typ == "str":
@@ -122,9 +142,12 @@ def request(sock, family, cmd, payload, seq):
             if mtype == NLMSG_ERROR:
                 err = -struct.unpack("i", data[off + 16:off + 20])[0]
                 ext = ""
-                if flags & 0x200 or mlen > 36:  # NLM_F_ACK_TLVS
-                    # Errors echo the request header only (capped ack).
-                    orig_len = 16 if err else 16
+                if flags & 0x200:  # NLM_F_ACK_TLVS
+                    # The request is echoed: its header only when the ack
+                    # is capped (flag 0x100), else whole.
+                    orig_len = struct.unpack("I", data[off + 20:off + 24])[0]
+                    if flags & 0x100:
+                        orig_len = 16
                     tl = parse_attrs(data[off + 20 + orig_len:off + mlen])
                     if NLMSGERR_ATTR_MSG in tl:
                         ext = tl[NLMSGERR_ATTR_MSG].rstrip(b"\0").decode()
@@ -145,7 +168,7 @@ def main():
         raise SystemExit(__doc__)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
     sock.setsockopt(270, NETLINK_EXT_ACK, 1)  # SOL_NETLINK
-    sock.setsockopt(270, 12, 1)  # NETLINK_CAP_ACK: short error echoes
+    sock.setsockopt(270, 10, 1)  # NETLINK_CAP_ACK: short error echoes
     sock.bind((0, 0))
     r = request(sock, GENL_ID_CTRL, CTRL_CMD_GETFAMILY,
                 nla(CTRL_ATTR_FAMILY_NAME, b"jvpn\0"), 1)
@@ -153,10 +176,17 @@ def main():
         print(json.dumps({"errno": r["errno"], "extack": "no jvpn family"}))
         return
     fam = struct.unpack("H", bytes.fromhex(r["attrs"][str(CTRL_ATTR_FAMILY_ID)])[:2])[0]
-    cmd = sys.argv[1]
-    cmd_val = int(cmd) if cmd.isdigit() else enums["JVPN_CMD_" + cmd]
-    payload = b"".join(encode(enums, a) for a in sys.argv[2:])
-    print(json.dumps(request(sock, fam, cmd_val, payload, 2)))
+    if sys.argv[1] == "--batch":
+        # One request per input line, a JSON array [CMD, ATTR...]; one
+        # JSON result per output line (python starts slowly under TCG).
+        reqs = [json.loads(line) for line in sys.stdin if line.strip()]
+    else:
+        reqs = [sys.argv[1:]]
+    for seq, req in enumerate(reqs, 2):
+        cmd = req[0]
+        cmd_val = int(cmd) if cmd.isdigit() else enums["JVPN_CMD_" + cmd]
+        payload = b"".join(encode(enums, a) for a in req[1:])
+        print(json.dumps(request(sock, fam, cmd_val, payload, seq)), flush=True)
 
 
 if __name__ == "__main__":

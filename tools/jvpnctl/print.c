@@ -59,7 +59,6 @@ static const struct field dev_fields[] = {
 	{ JVPN_A_KEEPALIVE_MS,	"keepalive_ms",	4 },
 	{ JVPN_A_EVENT_RATE,	"event_rate",	4 },
 	{ JVPN_A_EVENT_SEQ,	"event_seq",	8 },
-	{ JVPN_A_EVENT_DROPS,	"event_drops",	8 },
 };
 
 static const struct field session_fields[] = {

@@ -81,7 +81,8 @@ static struct nla_policy attr_policy[JVPN_A_MAX + 1] = {
 	[JVPN_A_RX_COUNTER]		= { .type = NLA_U64 },
 	[JVPN_A_LAST_RX_MS]		= { .type = NLA_U32 },
 	[JVPN_A_LAST_TX_MS]		= { .type = NLA_U32 },
-	[JVPN_A_EVENT_DROPS]		= { .type = NLA_U64 },
+	[JVPN_A_SOCKETS]		= { .type = NLA_NESTED },
+	[JVPN_A_SOCKET]			= { .type = NLA_NESTED },
 };
 
 static struct nla_policy inner_policy[JVPN_A_INNER_MAX + 1] = {

@@ -35,8 +35,9 @@ struct jvpn_nl;
  * or an event.  tb is indexed by enum jvpn_attr (JVPN_A_MAX + 1 entries)
  * and already validated against the attribute types of jvpn.h; it is
  * only valid during the call.  Return 0 to go on or a negative errno to
- * make the request fail with it (the rest of the reply is still drained,
- * so the socket stays usable).
+ * stop: jvpn_nl_request() then fails with it once the rest of the reply
+ * is drained (so the socket stays usable), jvpn_nl_events_recv() returns
+ * it at once.
  */
 typedef int (*jvpn_nl_msg_fn)(uint8_t cmd, struct nlattr **tb, void *arg);
 

@@ -97,8 +97,10 @@ enum jvpn_cmd {
 	JVPN_CMD_KEY_DEL,	/* clear KEY_SLOT */
 	JVPN_CMD_PATH_ADD,
 	JVPN_CMD_PATH_DEL,
-	JVPN_CMD_PATH_GET,	/* doit: PATH_ID; dumpit: paths of SESSION_ID */
-	JVPN_CMD_PATH_ACTIVATE,	/* needs EXPECTED_VERSION == state_version */
+	JVPN_CMD_PATH_GET,	/* PATH_ID: that path; else all, in PATHS */
+	JVPN_CMD_PATH_ACTIVATE,	/* needs EXPECTED_VERSION == state_version;
+				 * replies with the session (new version)
+				 */
 	JVPN_CMD_EVENT,		/* multicast notification */
 
 	__JVPN_CMD_MAX,
@@ -140,10 +142,13 @@ enum jvpn_attr {
 	JVPN_A_EVENT_TYPE,		/* u32, enum jvpn_event */
 	JVPN_A_TX_COUNTER,		/* u64 (reply) */
 	JVPN_A_RX_COUNTER,		/* u64, highest authenticated (reply) */
-	JVPN_A_LAST_RX_MS,		/* u32, ms since last auth. RX (reply) */
-	JVPN_A_LAST_TX_MS,		/* u32, ms since last TX (reply) */
-	JVPN_A_EVENT_DROPS,		/* u64 (reply) */
+	JVPN_A_LAST_RX_MS,		/* u32, ms since last auth. RX (reply);
+					 * U32_MAX: never
+					 */
+	JVPN_A_LAST_TX_MS,		/* u32, ms since last TX; U32_MAX: never */
 	JVPN_A_PAD,
+	JVPN_A_SOCKETS,			/* nest of JVPN_A_SOCKET (DEV_GET) */
+	JVPN_A_SOCKET,			/* nest: SOCKET_ID, _FAMILY, _PORT */
 
 	__JVPN_A_MAX,
 	JVPN_A_MAX = __JVPN_A_MAX - 1

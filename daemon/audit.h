@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * jvpnd audit log: sequenced JSON lines through a bounded ring, plus a
+ * bounded per-session timeline.
+ *
+ * audit_emit() formats a record into the ring and returns; it never
+ * blocks and never waits for the sink.  If the ring has no room the record
+ * is dropped and counted, and the next record that does get in carries
+ * "lost":N.  Sequence numbers are given only to records that enter the
+ * ring, so the exported stream has no gaps: seq N+1 always follows seq N,
+ * and "lost" says how many records were not exported between them.
+ *
+ * audit_flush() drains the ring into the sink fd (opened O_NONBLOCK by the
+ * caller: a file, a pipe, stdout).  The event loop calls it when the fd is
+ * writable (audit_pending() > 0 says when to ask).  EAGAIN or a write
+ * error leaves the bytes in the ring; new records are then dropped once it
+ * is full.  Logging failure degrades telemetry, never the session.
+ *
+ * The process must ignore SIGPIPE (jvpnd does), or a sink pipe whose
+ * reader went away kills it; with SIGPIPE ignored that is EPIPE, counted.
+ *
+ * Wall time appears only as a label ("wall"); ordering and all logic use
+ * the monotonic "mono_ms".  Both come from the caller.
+ */
+#ifndef JVPND_AUDIT_H
+#define JVPND_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "fsm.h"
+#include "ratelimit.h"
+
+#define AUDIT_LINE_MAX		1024	/* one JSON line, including '\n' */
+#define AUDIT_MAX_EXTRA		8	/* extra key/value pairs per record */
+#define AUDIT_EXTRA_KEY_MAX	32
+#define AUDIT_TIMELINE_K	32	/* records kept per session */
+#define AUDIT_RING_MIN		AUDIT_LINE_MAX
+#define AUDIT_RING_MAX		(64u << 20)
+#define AUDIT_TIMELINE_MAX	(1u << 20)	/* sessions with a timeline */
+
+enum audit_type {
+	AUDIT_T_EVENT,		/* "AUDIT_EVENT" */
+	AUDIT_T_STATE_CHANGE,	/* "STATE_CHANGE" */
+	AUDIT_T_SECURITY,	/* "SECURITY_EVENT" */
+
+	AUDIT_TYPE_COUNT
+};
+
+/* What an AUDIT_EVENT / SECURITY_EVENT is about ("action" in JSON). */
+enum audit_action {
+	AUDIT_ACT_NONE,			/* STATE_CHANGE records */
+	AUDIT_ACT_TRANSITION_REFUSED,
+	AUDIT_ACT_SESSION_CREATED,
+	AUDIT_ACT_SESSION_REMOVED,
+	AUDIT_ACT_PATH_ADDED,
+	AUDIT_ACT_PATH_REMOVED,
+	AUDIT_ACT_PATH_SWITCHED,
+	AUDIT_ACT_REATTACH_REJECTED,
+	AUDIT_ACT_HANDSHAKE_REJECTED,
+	AUDIT_ACT_RATE_LIMITED,
+	AUDIT_ACT_POLICY_DENIED,
+	AUDIT_ACT_CONFIG_LOADED,
+	AUDIT_ACT_DAEMON_STARTED,
+	AUDIT_ACT_DAEMON_STOPPING,
+	AUDIT_ACT_KERNEL_EVENTS_LOST,
+
+	AUDIT_ACTION_COUNT
+};
+
+/* Which optional fields of struct audit_record are meaningful. */
+#define AUDIT_F_FROM	(1u << 0)
+#define AUDIT_F_TO	(1u << 1)
+#define AUDIT_F_EVENT	(1u << 2)
+#define AUDIT_F_VERSION	(1u << 3)
+#define AUDIT_F_PATHS	(1u << 4)
+#define AUDIT_F_DWELL	(1u << 5)
+
+enum audit_kv_type {
+	AUDIT_KV_STR,
+	AUDIT_KV_U64,
+	AUDIT_KV_S64,
+	AUDIT_KV_BOOL,
+};
+
+/*
+ * An extra field.  key: [a-z0-9_], 1..AUDIT_EXTRA_KEY_MAX characters and
+ * not one of the schema's own keys; others are skipped and counted.
+ * Strings are escaped (invalid UTF-8 becomes U+FFFD).
+ */
+struct audit_kv {
+	const char *key;
+	enum audit_kv_type type;
+	union {
+		const char *s;
+		uint64_t u;
+		int64_t i;
+		bool b;
+	};
+};
+
+struct audit_record {
+	enum audit_type type;
+	enum audit_action action;
+	uint32_t session_id;		/* 0: not about one session */
+	unsigned int fields;		/* AUDIT_F_* */
+	enum fsm_state from, to;
+	enum fsm_event event;
+	enum fsm_reason reason;
+	uint32_t path_old, path_new;	/* 0: none */
+	uint64_t version;
+	uint64_t dwell_ms;
+	const struct audit_kv *extra;
+	unsigned int n_extra;
+};
+
+struct audit_clock {
+	uint64_t mono_ms;	/* CLOCK_MONOTONIC, ms */
+	int64_t wall_ms;	/* CLOCK_REALTIME, ms since the epoch (label) */
+};
+
+/* One timeline entry: the record without its extras. */
+struct audit_tl_entry {
+	uint64_t seq;		/* 0: dropped from the export ring */
+	uint64_t mono_ms;
+	int64_t wall_ms;
+	uint64_t version;
+	uint64_t dwell_ms;
+	uint32_t session_id;
+	uint32_t path_old, path_new;
+	uint8_t type, action, fields;
+	uint8_t from, to, event, reason;
+};
+
+struct audit_tl_ring {
+	uint32_t next;		/* slot the next entry goes to */
+	uint32_t count;		/* <= AUDIT_TIMELINE_K */
+	struct audit_tl_entry e[AUDIT_TIMELINE_K];
+};
+
+struct audit_stats {
+	uint64_t emitted;	/* records that entered the ring */
+	uint64_t dropped;	/* records that did not (ring full) */
+	uint64_t truncated;	/* emitted without their extras (too long) */
+	uint64_t bad_extras;	/* extra fields skipped (invalid key) */
+	uint64_t bytes_written;
+	uint64_t write_blocked;	/* flushes stopped by EAGAIN */
+	uint64_t write_errors;	/* flushes stopped by another error */
+	uint64_t timeline_evictions;
+	int last_errno;
+};
+
+struct audit_config {
+	size_t ring_bytes;		/* AUDIT_RING_MIN..AUDIT_RING_MAX */
+	uint32_t timeline_sessions;	/* 0 disables the timeline */
+	int fd;				/* sink, -1 for none yet */
+	uint8_t hash_key[16];		/* random, for the timeline index */
+};
+
+/* Private: use the functions below. */
+struct audit {
+	char *ring;
+	size_t cap, head, used;
+	int fd;
+	uint64_t next_seq;
+	uint64_t lost_pending;		/* drops since the last admitted */
+	struct audit_stats stats;
+	struct bmap tl_index;		/* session id -> timeline slot */
+	struct audit_tl_ring *tl;
+	uint32_t tl_capacity;
+};
+
+int audit_init(struct audit *a, const struct audit_config *cfg);
+void audit_destroy(struct audit *a);
+/* Replace the sink (log reopen); the caller owns and closes fds. */
+void audit_set_sink(struct audit *a, int fd);
+
+/* 0 if queued, -ENOBUFS if dropped (counted).  Never blocks. */
+int audit_emit(struct audit *a, const struct audit_record *r,
+	       const struct audit_clock *clk);
+
+/*
+ * Turn an fsm_transition() result into a STATE_CHANGE (accepted) or a
+ * SECURITY_EVENT with action "transition_refused" (refused) and emit it.
+ */
+int audit_emit_fsm(struct audit *a, const struct fsm_result *res,
+		   uint32_t path_old, uint32_t path_new,
+		   const struct audit_clock *clk,
+		   const struct audit_kv *extra, unsigned int n_extra);
+
+/*
+ * Write queued bytes to the sink until the ring is empty, the sink would
+ * block, or an error; at most a bounded number of write() calls.  Returns
+ * bytes written (>= 0) or -errno of a hard error (bytes stay queued).
+ */
+ssize_t audit_flush(struct audit *a);
+
+size_t audit_pending(const struct audit *a);
+/* Sequence number the next admitted record will get (first is 1). */
+uint64_t audit_next_seq(const struct audit *a);
+const struct audit_stats *audit_get_stats(const struct audit *a);
+
+/*
+ * Copy up to max timeline entries of session_id, oldest first; returns
+ * how many.  Timelines of removed sessions stay until evicted: the index
+ * holds timeline_sessions sessions and forgets the least recently updated.
+ */
+size_t audit_timeline(const struct audit *a, uint32_t session_id,
+		      struct audit_tl_entry *out, size_t max);
+void audit_timeline_forget(struct audit *a, uint32_t session_id);
+
+/* One timeline entry as a JSON object (no newline); length or -ENOSPC. */
+int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
+			  size_t len);
+
+/* RFC 3339 UTC with milliseconds: "2026-01-02T03:04:05.678Z". */
+int audit_format_wall(int64_t wall_ms, char *buf, size_t len);
+
+const char *audit_type_name(enum audit_type t);
+const char *audit_action_name(enum audit_action act);
+
+#endif /* JVPND_AUDIT_H */
