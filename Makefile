@@ -43,6 +43,7 @@ UNIT_TESTS :=
 -include tools/lib/build.mk
 -include tools/jvpnctl/build.mk
 -include daemon/crypto.mk
+-include daemon/handshake.mk
 -include daemon/build.mk
 -include tests/unit/build.mk
 

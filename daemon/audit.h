@@ -134,6 +134,7 @@ struct audit_tl_entry {
 	uint8_t from, to, event, reason;
 };
 
+/* About 2 KiB per session with a timeline (32 entries of 64 bytes). */
 struct audit_tl_ring {
 	uint32_t next;		/* slot the next entry goes to */
 	uint32_t count;		/* <= AUDIT_TIMELINE_K */

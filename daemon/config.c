@@ -33,6 +33,8 @@ enum section {
 };
 
 #define MAX_SECTION_KEYS	32
+#define KEY_CHARS \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 struct parser {
 	const char *file;
@@ -369,12 +371,11 @@ static bool same_prefix(const struct cfg_prefix *a, const struct cfg_prefix *b)
 /* Lists                                                                   */
 /* ---------------------------------------------------------------------- */
 
-typedef int (*item_fn)(struct parser *p, const char *field, char *item,
-		       void *ctx);
-
 /* Call fn on each comma-separated, trimmed item; stops at an error. */
 static int for_each_item(struct parser *p, const char *field, char *value,
-			 item_fn fn, void *ctx)
+			 int (*fn)(struct parser *p, const char *field,
+				   char *item, void *ctx),
+			 void *ctx)
 {
 	char *item = value, *comma;
 	int ret;
@@ -617,10 +618,7 @@ static int if_name(struct parser *p, const char *field, char *value)
 {
 	size_t n = strlen(value);
 
-	if (n > CFG_NAME_MAX || strspn(value,
-				       "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				       "0123456789_.-") != n ||
+	if (n > CFG_NAME_MAX || strspn(value, KEY_CHARS "_.-") != n ||
 	    !strcmp(value, ".") || !strcmp(value, "..")) {
 		err_field(p, p->line, field,
 			  "bad interface name '%s' (1..%d of [A-Za-z0-9_.-])",
@@ -930,8 +928,6 @@ static void open_section(struct parser *p, char *text)
 /* ---------------------------------------------------------------------- */
 /* Lines                                                                   */
 /* ---------------------------------------------------------------------- */
-
-#define KEY_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 /*
  * Messages about a malformed line quote only its first word, capped: the

@@ -32,7 +32,8 @@
 
 #define CFG_MAX_PEERS		1024
 #define CFG_MAX_ENDPOINTS	JVPN_MAX_PATHS_LIMIT
-#define CFG_MAX_LISTEN_PORTS	8
+/* Each port may need an IPv4 and an IPv6 socket: 2 x 8 = JVPN_MAX_SOCKETS. */
+#define CFG_MAX_LISTEN_PORTS	(JVPN_MAX_SOCKETS / 2)
 #define CFG_MAX_ADDRESSES	JVPN_MAX_INNER_PER_SESSION
 #define CFG_MAX_ALLOWED_IPS	JVPN_MAX_INNER_PER_SESSION
 #define CFG_LINE_MAX		4096	/* bytes per line, newline excluded */

@@ -175,7 +175,7 @@ int hs_source_from_sockaddr(struct hs_source *src, const struct sockaddr *sa,
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
 
-	if (!sa)
+	if (!sa || sa_len < sizeof(sa->sa_family))
 		return HS_E_INVAL;
 	if (sa->sa_family == AF_INET && sa_len >= sizeof(*sin))
 		return hs_source_set(src, &sin->sin_addr, 4,

@@ -196,7 +196,8 @@ struct hs_init_result {
 
 /*
  * static_priv: our X25519 private key.  capacity: peer table size, fixed
- * for the responder's life (1..HS_MAX_PEERS).  now_ms: monotonic.
+ * for the responder's life (1..HS_MAX_PEERS), allocated here once.
+ * now_ms: monotonic.  r is overwritten: destroy a live responder first.
  */
 int hs_responder_init(struct hs_responder *r,
 		      const uint8_t static_priv[NOISE_DHLEN],

@@ -7,7 +7,7 @@
 #   tools/vm/jvpn-vm -- tests/guest/00-harness.sh
 set -euo pipefail
 # shellcheck source=tests/guest/lib.sh
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 tap_plan 6
 

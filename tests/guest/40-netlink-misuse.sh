@@ -80,7 +80,7 @@ refused "socket: unbound UDP socket" 89 "not bound" \
 refused "socket: detach while paths use it" 16 "used by paths" \
 	SOCKET_DETACH IFINDEX=u32:$IFX SOCKET_ID=u32:1
 
-refused "key: 33-byte key" 22 "" KEY_NEW IFINDEX=u32:$IFX SESSION_ID=u32:1001 \
+refused "key: 33-byte key" 34 "size out of range" KEY_NEW IFINDEX=u32:$IFX SESSION_ID=u32:1001 \
 	KEY_SLOT=u8:1 KEY_ID=u8:2 KEY_ENCRYPT=hex:$K33 KEY_DECRYPT=hex:$K32
 refused "key: missing decrypt key" 22 "missing JVPN_A_KEY_DECRYPT" \
 	KEY_NEW IFINDEX=u32:$IFX SESSION_ID=u32:1001 KEY_SLOT=u8:1 KEY_ID=u8:2 \

@@ -199,7 +199,9 @@ bg_kill() {
 ns_create() {
 	local ns
 	for ns in "$@"; do
-		ip netns del "$ns" 2>/dev/null || true
+		if [ -e "/run/netns/$ns" ]; then
+			ip netns del "$ns" || return 1
+		fi
 		ip netns add "$ns" || return 1
 		_ns_list+=("$ns")
 		ip -n "$ns" link set lo up || return 1

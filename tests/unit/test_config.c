@@ -257,6 +257,17 @@ static void test_line_limits(void)
 		       errs.n == 1 && any_error("mem.conf:2: NUL byte in line"),
 		       "NUL byte refused, parsing goes on");
 	}
+	{
+		char *huge = calloc(1, CFG_FILE_MAX + 2);
+
+		memset(huge, '#', CFG_FILE_MAX + 1);
+		config_free(&cfg);
+		tap_ok(config_parse("mem.conf", huge, CFG_FILE_MAX + 1, &cfg,
+				    &errs) == -EINVAL &&
+		       any_error("mem.conf:0: file too large"),
+		       "file over 1 MiB refused");
+		free(huge);
+	}
 	tap_ok(parse_text("") == -EINVAL &&
 	       any_error("mem.conf:0: section [Interface]: missing"),
 	       "empty file refused");
