@@ -331,6 +331,9 @@ static int put_keys(struct sk_buff *msg, struct jvpn_session *s)
 				jiffies_to_msecs(get_jiffies_64() - k->created)) ||
 		    nla_put_u64_64bit(msg, JVPN_A_KEY_INFO_TX_PACKETS,
 				      atomic64_read(&k->tx_packets),
+				      JVPN_A_KEY_INFO_PAD) ||
+		    nla_put_u64_64bit(msg, JVPN_A_KEY_INFO_RX_PACKETS,
+				      atomic64_read(&k->rx_packets),
 				      JVPN_A_KEY_INFO_PAD))
 			return -EMSGSIZE;
 		nla_nest_end(msg, one);

@@ -107,6 +107,19 @@ static void note_unknown_source(struct jvpn_session *s,
 	jvpn_event_unknown_source(s, src);
 }
 
+/* The peer proves it holds the new key by using it; the daemon then swaps
+ * the slots so that TX moves to it.  The kernel never swaps by itself.
+ */
+static void note_key_rx(struct jvpn_session *s, struct jvpn_key *k,
+			bool secondary)
+{
+	atomic64_inc(&k->rx_packets);
+	if (unlikely(secondary && !READ_ONCE(k->rx_reported))) {
+		WRITE_ONCE(k->rx_reported, true);
+		jvpn_event_session(s, JVPN_EVENT_SECONDARY_KEY_USED, NULL);
+	}
+}
+
 static void deliver(struct jvpn_dev *jd, struct sk_buff *skb)
 {
 	unsigned int len = skb->len;
@@ -137,7 +150,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 	struct jvpn_session *s;
 	struct jvpn_path *p;
 	struct jvpn_key *k;
-	bool fresh;
+	bool fresh, secondary;
 
 	if (!pskb_may_pull(skb, hdr_off + JVPN_DATA_HDR_LEN) ||
 	    jvpn_data_hdr_parse(skb->data + hdr_off, skb->len - hdr_off, &info))
@@ -148,7 +161,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 	s = jvpn_session_lookup_rcu(jd, info.session_id);
 	if (!s)
 		return JVPN_STAT_RX_NO_SESSION;
-	k = jvpn_key_by_id_rcu(s, info.key_id);
+	k = jvpn_key_by_id_rcu(s, info.key_id, &secondary);
 	if (!k)
 		goto session_err_no_key;
 	skb_pull(skb, hdr_off + JVPN_DATA_HDR_LEN);
@@ -163,6 +176,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 		goto session_err_replay;
 
 	WRITE_ONCE(s->last_rx, jiffies);
+	note_key_rx(s, k, secondary);
 	p = jvpn_path_match_rcu(s, js, &src);
 	if (p)
 		note_path_rx(s, p, skb->len);

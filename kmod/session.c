@@ -420,14 +420,17 @@ int jvpn_key_clear(struct jvpn_session *s, unsigned int slot,
 		      keyslots_publish(s, NULL, ks->slot[1]);
 }
 
-struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id)
+struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id,
+				    bool *secondary)
 {
 	struct jvpn_keyslots *ks = rcu_dereference_bh(s->keys);
 
+	*secondary = false;
 	if (!ks)
 		return NULL;
 	if (ks->slot[0] && ks->slot[0]->key_id == key_id)
 		return ks->slot[0];
+	*secondary = true;
 	if (ks->slot[1] && ks->slot[1]->key_id == key_id)
 		return ks->slot[1];
 	return NULL;

@@ -24,10 +24,12 @@ struct netlink_ext_ack;
 struct jvpn_key {
 	u8 key_id;
 	bool limit_reported;
+	bool rx_reported;		/* SECONDARY_KEY_USED sent */
 	u8 encrypt[JVPN_KEY_LEN];
 	u8 decrypt[JVPN_KEY_LEN];
 	u64 created;			/* jiffies64 */
 	atomic64_t tx_packets;
+	atomic64_t rx_packets;
 	struct rcu_head rcu;
 };
 
@@ -118,6 +120,7 @@ int jvpn_key_install(struct jvpn_session *s, unsigned int slot, u8 key_id,
 int jvpn_key_swap(struct jvpn_session *s, struct netlink_ext_ack *extack);
 int jvpn_key_clear(struct jvpn_session *s, unsigned int slot,
 		   struct netlink_ext_ack *extack);
-struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id);
+struct jvpn_key *jvpn_key_by_id_rcu(struct jvpn_session *s, u8 key_id,
+				    bool *secondary);
 
 #endif /* _JVPN_SESSION_H */

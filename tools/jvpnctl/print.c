@@ -48,6 +48,7 @@ static const char *const event_names[JVPN_EVENT_MAX + 1] = {
 	[JVPN_EVENT_KEY_LIMIT]		= "key_limit",
 	[JVPN_EVENT_SESSION_REMOVED]	= "session_removed",
 	[JVPN_EVENT_PATH_ALIVE]		= "path_alive",
+	[JVPN_EVENT_SECONDARY_KEY_USED]	= "secondary_key_used",
 };
 
 static const struct field dev_fields[] = {
@@ -211,6 +212,9 @@ static void print_key(struct nlattr *nest)
 	if (tb[JVPN_A_KEY_INFO_TX_PACKETS])
 		out_u64("tx_packets",
 			nla_get_u64(tb[JVPN_A_KEY_INFO_TX_PACKETS]));
+	if (tb[JVPN_A_KEY_INFO_RX_PACKETS])
+		out_u64("rx_packets",
+			nla_get_u64(tb[JVPN_A_KEY_INFO_RX_PACKETS]));
 	out_obj_end();
 }
 

@@ -98,6 +98,7 @@ static struct nla_policy key_policy[JVPN_A_KEY_MAX + 1] = {
 	[JVPN_A_KEY_INFO_ID]		= { .type = NLA_U8 },
 	[JVPN_A_KEY_INFO_AGE_MS]	= { .type = NLA_U32 },
 	[JVPN_A_KEY_INFO_TX_PACKETS]	= { .type = NLA_U64 },
+	[JVPN_A_KEY_INFO_RX_PACKETS]	= { .type = NLA_U64 },
 };
 
 /* ---------------------------------------------------------------------- */

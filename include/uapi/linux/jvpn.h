@@ -180,6 +180,7 @@ enum jvpn_key_attr {
 	JVPN_A_KEY_INFO_AGE_MS,		/* u32 */
 	JVPN_A_KEY_INFO_TX_PACKETS,	/* u64, sent under this key */
 	JVPN_A_KEY_INFO_PAD,
+	JVPN_A_KEY_INFO_RX_PACKETS,	/* u64, authenticated under this key */
 
 	__JVPN_A_KEY_MAX,
 	JVPN_A_KEY_MAX = __JVPN_A_KEY_MAX - 1
@@ -235,6 +236,10 @@ enum jvpn_event {
 	JVPN_EVENT_KEY_LIMIT,		/* primary key nearing its limit */
 	JVPN_EVENT_SESSION_REMOVED,
 	JVPN_EVENT_PATH_ALIVE,		/* silent path heard from again */
+	JVPN_EVENT_SECONDARY_KEY_USED,	/* first authenticated RX under the
+					 * secondary key: the peer has it,
+					 * time to KEY_SWAP (once per key)
+					 */
 
 	__JVPN_EVENT_MAX,
 	JVPN_EVENT_MAX = __JVPN_EVENT_MAX - 1
