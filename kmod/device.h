@@ -46,7 +46,8 @@ struct jvpn_dev {
 
 	/* Events: sequence number and a token bucket against floods. */
 	atomic64_t event_seq;
-	spinlock_t event_lock;
+	spinlock_t event_send_lock;	/* orders sequence numbers */
+	spinlock_t event_lock;		/* token bucket */
 	u32 event_tokens;
 	unsigned long event_refill;
 

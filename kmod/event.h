@@ -15,9 +15,16 @@ struct jvpn_session;
 struct jvpn_path;
 union jvpn_sockaddr;
 
-void jvpn_event_session(struct jvpn_session *s, enum jvpn_event type,
+struct jvpn_sock;
+
+/* Each returns false when the event was dropped (rate limit, memory), so a
+ * one-shot condition can be reported again later.
+ */
+bool jvpn_event_session(struct jvpn_session *s, enum jvpn_event type,
 			const struct jvpn_path *p);
-void jvpn_event_unknown_source(struct jvpn_session *s,
+bool jvpn_event_key(struct jvpn_session *s, enum jvpn_event type, u8 key_id);
+bool jvpn_event_unknown_source(struct jvpn_session *s,
+			       const struct jvpn_sock *js,
 			       const union jvpn_sockaddr *src);
 void jvpn_event_init(struct jvpn_dev *jd);
 

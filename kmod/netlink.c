@@ -209,7 +209,7 @@ static struct jvpn_session *session_from_info(struct jvpn_dev *jd,
 	struct jvpn_session *s;
 
 	if (missing(info, JVPN_A_SESSION_ID))
-		return NULL;
+		return ERR_PTR(-EINVAL);
 	/* Under jd->lock, so the RCU lookup result cannot go away. */
 	rcu_read_lock();
 	s = jvpn_session_lookup_rcu(jd,
@@ -218,6 +218,7 @@ static struct jvpn_session *session_from_info(struct jvpn_dev *jd,
 	if (!s) {
 		NL_SET_BAD_ATTR(info->extack, info->attrs[JVPN_A_SESSION_ID]);
 		NL_SET_ERR_MSG_MOD(info->extack, "no such session");
+		return ERR_PTR(-ENOENT);
 	}
 	return s;
 }
@@ -714,7 +715,7 @@ static int jvpn_nl_session_new(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[JVPN_A_INNER]) {
 		ret = apply_inner(s, info);
 		if (ret) {
-			jvpn_session_remove(s);
+			jvpn_session_remove(s, false);
 			return ret;
 		}
 	}
@@ -739,8 +740,8 @@ static int jvpn_nl_session_set(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 	int ret;
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	ret = check_version(s, info);
 	if (ret)
 		return ret;
@@ -749,9 +750,11 @@ static int jvpn_nl_session_set(struct sk_buff *skb, struct genl_info *info)
 		if (ret)
 			return ret;
 	}
-	if (info->attrs[JVPN_A_PEER_ID])
+	if (info->attrs[JVPN_A_PEER_ID]) {
 		WRITE_ONCE(s->peer_id,
 			   nla_get_u32(info->attrs[JVPN_A_PEER_ID]));
+		s->state_version++;
+	}
 	return 0;
 }
 
@@ -759,8 +762,8 @@ static int jvpn_nl_session_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	return reply_with(info, fill_session_reply, s);
 }
 
@@ -768,9 +771,9 @@ static int jvpn_nl_session_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 
-	if (!s)
-		return -ENOENT;
-	jvpn_session_remove(s);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	jvpn_session_remove(s, true);
 	return 0;
 }
 
@@ -852,8 +855,8 @@ static int jvpn_nl_key_new(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 	struct nlattr **a = info->attrs;
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (missing(info, JVPN_A_KEY_SLOT) ||
 	    missing(info, JVPN_A_KEY_ID) ||
 	    missing(info, JVPN_A_KEY_ENCRYPT) ||
@@ -869,8 +872,8 @@ static int jvpn_nl_key_swap(struct sk_buff *skb, struct genl_info *info)
 {
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	return jvpn_key_swap(s, info->extack);
 }
 
@@ -878,8 +881,8 @@ static int jvpn_nl_key_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (missing(info, JVPN_A_KEY_SLOT))
 		return -EINVAL;
 	return jvpn_key_clear(s, nla_get_u8(info->attrs[JVPN_A_KEY_SLOT]),
@@ -930,8 +933,8 @@ static int jvpn_nl_path_add(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_sock *js;
 	int ret;
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (missing(info, JVPN_A_PATH_ID) ||
 	    missing(info, JVPN_A_SOCKET_ID) ||
 	    missing(info, JVPN_A_PATH_REMOTE_IP) ||
@@ -954,8 +957,8 @@ static int jvpn_nl_path_del(struct sk_buff *skb, struct genl_info *info)
 {
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (missing(info, JVPN_A_PATH_ID))
 		return -EINVAL;
 	return jvpn_path_del(s, nla_get_u32(info->attrs[JVPN_A_PATH_ID]),
@@ -1002,8 +1005,8 @@ static int jvpn_nl_path_get(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 	struct nlattr *pid = info->attrs[JVPN_A_PATH_ID];
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (pid && !jvpn_path_find_locked(s, nla_get_u32(pid))) {
 		NL_SET_BAD_ATTR(info->extack, pid);
 		NL_SET_ERR_MSG_MOD(info->extack, "no such path");
@@ -1017,8 +1020,8 @@ static int jvpn_nl_path_activate(struct sk_buff *skb, struct genl_info *info)
 	struct jvpn_session *s = session_from_info(info->user_ptr[0], info);
 	int ret;
 
-	if (!s)
-		return -ENOENT;
+	if (IS_ERR(s))
+		return PTR_ERR(s);
 	if (missing(info, JVPN_A_PATH_ID) ||
 	    missing(info, JVPN_A_EXPECTED_VERSION))
 		return -EINVAL;
@@ -1095,7 +1098,6 @@ struct genl_family jvpn_genl_family __ro_after_init = {
 	.post_doit = jvpn_post_doit,
 	.ops = jvpn_genl_ops,
 	.n_ops = ARRAY_SIZE(jvpn_genl_ops),
-	.resv_start_op = JVPN_CMD_EVENT + 1,
 	.mcgrps = jvpn_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(jvpn_mcgrps),
 	.module = THIS_MODULE,

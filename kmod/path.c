@@ -133,11 +133,12 @@ int jvpn_path_add(struct jvpn_session *s, u32 id, struct jvpn_sock *js,
 	p->remote = *remote;
 	js->n_paths++;
 	rcu_assign_pointer(s->paths[slot], p);
-
-	if (!rcu_access_pointer(s->active)) {
+	if (!rcu_access_pointer(s->active))
 		rcu_assign_pointer(s->active, p);
-		s->state_version++;
-	}
+	/* Every change of the path set moves the version, so a caller's
+	 * expected version really describes the paths it saw.
+	 */
+	s->state_version++;
 	return 0;
 }
 
@@ -176,6 +177,7 @@ int jvpn_path_del(struct jvpn_session *s, u32 id,
 		}
 		RCU_INIT_POINTER(s->paths[i], NULL);
 		path_release(p);
+		s->state_version++;
 		return 0;
 	}
 	NL_SET_ERR_MSG_MOD(extack, "no such path");

@@ -95,6 +95,7 @@ static void note_path_rx(struct jvpn_session *s, struct jvpn_path *p,
  * once a second per session.
  */
 static void note_unknown_source(struct jvpn_session *s,
+				const struct jvpn_sock *js,
 				const union jvpn_sockaddr *src)
 {
 	unsigned long last = READ_ONCE(s->unknown_event_at);
@@ -104,7 +105,7 @@ static void note_unknown_source(struct jvpn_session *s,
 	if (last && time_before(jiffies, last + HZ))
 		return;
 	WRITE_ONCE(s->unknown_event_at, jiffies ?: 1);
-	jvpn_event_unknown_source(s, src);
+	jvpn_event_unknown_source(s, js, src);
 }
 
 /* The peer proves it holds the new key by using it; the daemon then swaps
@@ -116,7 +117,8 @@ static void note_key_rx(struct jvpn_session *s, struct jvpn_key *k,
 	atomic64_inc(&k->rx_packets);
 	if (unlikely(secondary && !READ_ONCE(k->rx_reported))) {
 		WRITE_ONCE(k->rx_reported, true);
-		jvpn_event_session(s, JVPN_EVENT_SECONDARY_KEY_USED, NULL);
+		if (!jvpn_event_key(s, JVPN_EVENT_SECONDARY_KEY_USED, k->key_id))
+			WRITE_ONCE(k->rx_reported, false);
 	}
 }
 
@@ -181,11 +183,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 	if (p)
 		note_path_rx(s, p, skb->len);
 	else
-		note_unknown_source(s, &src);
-
-	if (time_after(jiffies, READ_ONCE(s->last_tx) +
-		       msecs_to_jiffies(READ_ONCE(jd->keepalive_ms))))
-		jvpn_send_keepalive(s);
+		note_unknown_source(s, js, &src);
 
 	if (!skb->len) {
 		jvpn_stat_inc(&s->stats, JVPN_STAT_KEEPALIVES_RX);
@@ -198,6 +196,12 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 
 	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_PACKETS);
 	jvpn_stat_add(&s->stats, JVPN_STAT_RX_BYTES, skb->len);
+	/* Answer data (never a keepalive, or two idle peers would bounce
+	 * keepalives forever) so the peer's silence detection sees RX.
+	 */
+	if (time_after(jiffies, READ_ONCE(s->last_tx) +
+		       msecs_to_jiffies(READ_ONCE(jd->keepalive_ms))))
+		jvpn_send_keepalive(s);
 	deliver(jd, skb);
 	return 0;
 

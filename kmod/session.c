@@ -199,7 +199,8 @@ int jvpn_session_set_inner(struct jvpn_session *s,
 		/* The old set was linked a moment ago: it fits again. */
 		if (old)
 			WARN_ON(inner_link_arr(jd, old->e, old_n));
-		kfree(set);
+		/* Lockless TX lookups may have seen part of the new set. */
+		kfree_rcu(set, rcu);
 		NL_SET_ERR_MSG_MOD(extack,
 				   "inner address used by another session");
 		return ret == -EEXIST ? -EADDRINUSE : ret;
@@ -207,6 +208,7 @@ int jvpn_session_set_inner(struct jvpn_session *s,
 	rcu_assign_pointer(s->inner, set);
 	if (old)
 		kfree_rcu(old, rcu);
+	s->state_version++;
 	return 0;
 }
 
@@ -220,7 +222,7 @@ static void session_free(struct jvpn_session *s)
 	call_rcu(&s->rcu, session_free_rcu);
 }
 
-void jvpn_session_remove(struct jvpn_session *s)
+void jvpn_session_remove(struct jvpn_session *s, bool notify)
 {
 	struct jvpn_dev *jd = s->jd;
 
@@ -230,7 +232,8 @@ void jvpn_session_remove(struct jvpn_session *s)
 	if (inner_locked(s))
 		inner_unlink_arr(jd, inner_locked(s)->e, inner_locked(s)->n);
 	atomic_dec(&jd->n_sessions);
-	jvpn_event_session(s, JVPN_EVENT_SESSION_REMOVED, NULL);
+	if (notify)
+		jvpn_event_session(s, JVPN_EVENT_SESSION_REMOVED, NULL);
 	synchronize_net();
 	session_free(s);
 }
@@ -318,7 +321,11 @@ static void session_silent_timer(struct timer_list *t)
 		goto out;
 	}
 	WRITE_ONCE(p->silent_reported, true);
-	jvpn_event_session(s, JVPN_EVENT_PATH_SILENT, p);
+	if (!jvpn_event_session(s, JVPN_EVENT_PATH_SILENT, p)) {
+		/* Dropped by the rate limit: say it again shortly. */
+		WRITE_ONCE(p->silent_reported, false);
+		mod_timer(&s->silent_timer, jiffies + HZ / 10);
+	}
 out:
 	rcu_read_unlock_bh();
 }
@@ -404,6 +411,11 @@ int jvpn_key_swap(struct jvpn_session *s, struct netlink_ext_ack *extack)
 		NL_SET_ERR_MSG_MOD(extack, "no secondary key to swap in");
 		return -ENOENT;
 	}
+	/* Late packets under the demoted key must not look like the peer
+	 * adopting a new key.
+	 */
+	if (ks->slot[0])
+		WRITE_ONCE(ks->slot[0]->rx_reported, true);
 	return keyslots_publish(s, ks->slot[1], ks->slot[0]);
 }
 

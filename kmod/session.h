@@ -107,7 +107,7 @@ struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 int jvpn_session_set_inner(struct jvpn_session *s,
 			   const struct jvpn_inner_key *keys, unsigned int n,
 			   struct netlink_ext_ack *extack);
-void jvpn_session_remove(struct jvpn_session *s);
+void jvpn_session_remove(struct jvpn_session *s, bool notify);
 struct jvpn_session *jvpn_session_lookup_rcu(struct jvpn_dev *jd, u32 id);
 struct jvpn_session *jvpn_session_by_inner_rcu(struct jvpn_dev *jd,
 					       const struct jvpn_inner_key *dst);

@@ -110,8 +110,11 @@ int jvpn_sock_attach(struct jvpn_dev *jd, int fd, u32 *id,
 	js->sock = sock;
 	js->jd = jd;
 	rcu_assign_pointer(jd->socks[slot], js);
-	release_sock(sock->sk);
+	/* Hooked before the socket lock is released, so a concurrent attach
+	 * to another device sees it in use.
+	 */
 	sock_hook(js);
+	release_sock(sock->sk);
 	*id = js->id;
 	return 0;
 

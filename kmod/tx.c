@@ -165,7 +165,8 @@ static void key_note_tx(struct jvpn_session *s, struct jvpn_key *k,
 		return;
 	if (!READ_ONCE(k->limit_reported)) {
 		WRITE_ONCE(k->limit_reported, true);
-		jvpn_event_session(s, JVPN_EVENT_KEY_LIMIT, NULL);
+		if (!jvpn_event_key(s, JVPN_EVENT_KEY_LIMIT, k->key_id))
+			WRITE_ONCE(k->limit_reported, false);
 	}
 }
 

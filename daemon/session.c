@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * jvpnd session table.  See session.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "session.h"
+
+#define SESSION_ID_TRIES	64
+
+static uint32_t hash_id(uint32_t id)
+{
+	/* Ids are random already: a multiplicative mix suffices. */
+	return id * 2654435761u;
+}
+
+int session_table_init(struct session_table *t, uint32_t capacity)
+{
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	if (!capacity || capacity > JVPN_MAX_SESSIONS_LIMIT)
+		return -EINVAL;
+	t->n_slots = 2;
+	while (t->n_slots < 2 * capacity)
+		t->n_slots <<= 1;
+	t->s = calloc(capacity, sizeof(*t->s));
+	t->slots = calloc(t->n_slots, sizeof(*t->slots));
+	if (!t->s || !t->slots) {
+		session_table_destroy(t);
+		return -ENOMEM;
+	}
+	t->capacity = capacity;
+	for (i = 0; i < capacity; i++)
+		t->s[i].next_free = i + 2 <= capacity ? i + 2 : 0;
+	t->free_head = 1;
+	return 0;
+}
+
+void session_table_destroy(struct session_table *t)
+{
+	if (t->s)
+		sodium_memzero(t->s, (size_t)t->capacity * sizeof(*t->s));
+	free(t->s);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Slot holding id, or the empty slot where it would go. */
+static uint32_t probe(const struct session_table *t, uint32_t id)
+{
+	uint32_t mask = t->n_slots - 1, i = hash_id(id) & mask;
+
+	while (t->slots[i] && t->s[t->slots[i] - 1].local_id != id)
+		i = (i + 1) & mask;
+	return i;
+}
+
+struct session *session_find(const struct session_table *t, uint32_t id)
+{
+	uint32_t i;
+
+	if (!id || !t->capacity)
+		return NULL;
+	i = probe(t, id);
+	return t->slots[i] ? &t->s[t->slots[i] - 1] : NULL;
+}
+
+struct session *session_alloc(struct session_table *t, uint32_t local_id,
+			      int *err)
+{
+	struct session *s;
+	uint32_t slot, idx;
+
+	if (!local_id) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	slot = probe(t, local_id);
+	if (t->slots[slot]) {
+		*err = -EEXIST;
+		return NULL;
+	}
+	if (!t->free_head) {
+		*err = -ENOSPC;
+		return NULL;
+	}
+	idx = t->free_head - 1;
+	s = &t->s[idx];
+	t->free_head = s->next_free;
+	memset(s, 0, sizeof(*s));
+	s->used = true;
+	s->local_id = local_id;
+	s->next_path_id = 1;
+	t->slots[slot] = idx + 1;
+	t->n++;
+	return s;
+}
+
+/* Backward-shift deletion keeps every probe sequence unbroken. */
+static void unlink_slot(struct session_table *t, uint32_t i)
+{
+	uint32_t mask = t->n_slots - 1, j = i, home;
+
+	t->slots[i] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slots[j])
+			return;
+		home = hash_id(t->s[t->slots[j] - 1].local_id) & mask;
+		/* Move j back to i unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && home <= i && home > j)) {
+			t->slots[i] = t->slots[j];
+			t->slots[j] = 0;
+			i = j;
+		}
+	}
+}
+
+void session_free(struct session_table *t, struct session *s)
+{
+	uint32_t idx = (uint32_t)(s - t->s);
+
+	unlink_slot(t, probe(t, s->local_id));
+	sodium_memzero(s, sizeof(*s));
+	s->next_free = t->free_head;
+	t->free_head = idx + 1;
+	t->n--;
+}
+
+uint32_t session_random_id(const struct session_table *t)
+{
+	unsigned int i;
+	uint32_t id;
+
+	for (i = 0; i < SESSION_ID_TRIES; i++) {
+		id = randombytes_random();
+		if (id && !session_find(t, id))
+			return id;
+	}
+	return 0;
+}
+
+struct session_path *session_path_find(struct session *s, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n_paths; i++)
+		if (s->paths[i].id == id)
+			return &s->paths[i];
+	return NULL;
+}
+
+const struct session_path *session_active_path(const struct session *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n_paths; i++)
+		if (s->paths[i].id == s->active_path)
+			return &s->paths[i];
+	return NULL;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * jvpnd session table: every session the daemon runs, bounded by
+ * MaxSessions and allocated once.  Lookup by local session id is an
+ * open-addressing hash (at most half full, linear probing, backward-shift
+ * deletion); lookup by peer is the peer's own pointer to its session
+ * (one session per peer), so both are O(1).
+ *
+ * The table itself is pure (no I/O, no clock); the daemon's glue moves
+ * sessions through the FSM and programs the kernel.
+ */
+#ifndef JVPND_SESSION_H
+#define JVPND_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <linux/jvpn.h>
+
+#include "fsm.h"
+#include "kdf.h"
+#include "loop.h"
+
+struct peer;
+
+enum session_role {
+	ROLE_INITIATOR,		/* we have an Endpoint: we start handshakes */
+	ROLE_RESPONDER,
+};
+
+struct session_path {
+	uint32_t id;			/* kernel path id, 1.. */
+	uint32_t sock_id;		/* kernel socket id */
+	struct sockaddr_storage remote;
+};
+
+struct session {
+	uint32_t local_id;		/* our receiver id, != 0 */
+	uint32_t peer_id;		/* the peer's receiver id */
+	struct peer *peer;
+	enum session_role role;
+	struct fsm_session fsm;
+	bool in_kernel;			/* SESSION_NEW done */
+	uint8_t key_id;			/* key id of the primary (TX) key */
+	uint8_t pending_key_id;		/* responder: in secondary, not swapped */
+	bool swap_pending;		/* responder waits for SECONDARY_KEY_USED */
+	bool old_key_present;		/* old key in secondary, KEY_DEL due */
+	uint8_t reattach_key[JVPN_REATTACH_KEY_LEN];
+	uint64_t established_ms;	/* first handshake complete */
+	uint64_t key_installed_ms;	/* current primary key */
+	uint64_t rekeys;
+	struct session_path paths[JVPN_MAX_PATHS_LIMIT];
+	unsigned int n_paths;
+	uint32_t active_path;		/* path id, 0: none */
+	uint32_t next_path_id;
+	struct loop_timer rekey_timer;	/* initiator: time-based rekey */
+	struct loop_timer keydel_timer;	/* grace before KEY_DEL secondary */
+	bool used;
+	uint32_t next_free;		/* free list, index + 1 */
+};
+
+struct session_table {
+	struct session *s;		/* capacity entries */
+	uint32_t *slots;		/* index + 1; 0 empty */
+	uint32_t capacity, n, n_slots;
+	uint32_t free_head;		/* index + 1 */
+};
+
+int session_table_init(struct session_table *t, uint32_t capacity);
+void session_table_destroy(struct session_table *t);
+
+/* A zeroed session with local_id, or NULL (-ENOSPC/-EEXIST in *err). */
+struct session *session_alloc(struct session_table *t, uint32_t local_id,
+			      int *err);
+void session_free(struct session_table *t, struct session *s);
+struct session *session_find(const struct session_table *t, uint32_t id);
+
+/* Iteration: i from 0 while < t->capacity; skips unused entries. */
+static inline struct session *session_at(const struct session_table *t,
+					 uint32_t i)
+{
+	return t->s[i].used ? &t->s[i] : NULL;
+}
+
+/* A random nonzero id not in the table (bounded tries); 0 if none. */
+uint32_t session_random_id(const struct session_table *t);
+
+/* Key ids count 1..255 and wrap to 1: 0 marks "no key" in jvpnd. */
+static inline uint8_t session_next_key_id(uint8_t id)
+{
+	return id == 255 ? 1 : (uint8_t)(id + 1);
+}
+
+struct session_path *session_path_find(struct session *s, uint32_t id);
+const struct session_path *session_active_path(const struct session *s);
+
+#endif /* JVPND_SESSION_H */
