@@ -74,6 +74,9 @@ const struct policy_knob policy_knobs[] = {
 	KNOB("MaxSessions", max_sessions,
 	     JVPN_MAX_SESSIONS_DEFAULT, 1, JVPN_MAX_SESSIONS_LIMIT, "sessions",
 	     "sessions the daemon keeps at once; more handshakes are refused"),
+	KNOB("ValidatedPathTtlMs", validated_path_ttl_ms,
+	     2000, 100, 600000, "ms",
+	     "a standby path whose probe round trip was proven this recently is validated: a reattach to it commits without a challenge"),
 };
 
 const unsigned int policy_n_knobs =

@@ -44,6 +44,7 @@ struct jvpn_policy {
 	uint32_t handshake_rate;		/* HandshakeRate, global /s */
 	uint32_t handshake_burst;		/* HandshakeBurst */
 	uint32_t max_sessions;			/* MaxSessions */
+	uint32_t validated_path_ttl_ms;		/* ValidatedPathTtlMs */
 };
 
 /*
