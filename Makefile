@@ -45,6 +45,8 @@ UNIT_TESTS :=
 -include daemon/crypto.mk
 -include daemon/handshake.mk
 -include daemon/build.mk
+-include daemon/jvpnd.mk
+-include daemon/reattach.mk
 -include tests/unit/build.mk
 
 user: $(USER_BINS)

@@ -77,6 +77,15 @@ const struct policy_knob policy_knobs[] = {
 	KNOB("ValidatedPathTtlMs", validated_path_ttl_ms,
 	     2000, 100, 600000, "ms",
 	     "a standby path whose probe round trip was proven this recently is validated: a reattach to it commits without a challenge"),
+	KNOB("RekeyAfterSeconds", rekey_after_seconds,
+	     120, 2, 86400, "s",
+	     "age of a session key after which the initiator rekeys (a new handshake in the same session)"),
+	KNOB("RekeyAfterPackets", rekey_after_packets,
+	     1000000000, 1000, 4000000000u, "packets",
+	     "packets sent and received under one key after which the initiator rekeys"),
+	KNOB("HandshakeAttempts", handshake_attempts,
+	     10, 1, 100, "attempts",
+	     "INITs sent for one handshake (1 s apart, doubling up to 8 s) before it is given up"),
 };
 
 const unsigned int policy_n_knobs =

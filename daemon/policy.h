@@ -45,6 +45,9 @@ struct jvpn_policy {
 	uint32_t handshake_burst;		/* HandshakeBurst */
 	uint32_t max_sessions;			/* MaxSessions */
 	uint32_t validated_path_ttl_ms;		/* ValidatedPathTtlMs */
+	uint32_t rekey_after_seconds;		/* RekeyAfterSeconds */
+	uint32_t rekey_after_packets;		/* RekeyAfterPackets */
+	uint32_t handshake_attempts;		/* HandshakeAttempts */
 };
 
 /*

@@ -56,6 +56,11 @@ struct session {
 	uint32_t next_path_id;
 	struct loop_timer rekey_timer;	/* initiator: time-based rekey */
 	struct loop_timer keydel_timer;	/* grace before KEY_DEL secondary */
+	/* Last kernel view (control "sessions", resync). */
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t seen_gen;		/* resync generation it was seen in */
+	bool swap_due;			/* resync found the new key in use */
+	bool adopted;			/* taken over from a previous jvpnd */
 	bool used;
 	uint32_t next_free;		/* free list, index + 1 */
 };

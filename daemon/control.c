@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * jvpnd control socket.  See control.h.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jsonl.h"
+#include "jvpnd.h"
+#include "util.h"
+
+#define LINE_MAX_LEN	2048
+
+/* ---- output buffer ----------------------------------------------------- */
+
+static bool out_put(struct control_client *c, const char *p, size_t n)
+{
+	size_t need = c->out_len + n;
+	char *nb;
+
+	if (need > CONTROL_OUT_MAX)
+		return false;
+	if (need > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+
+		while (cap < need)
+			cap *= 2;
+		nb = realloc(c->out, cap);
+		if (!nb)
+			return false;
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return true;
+}
+
+__attribute__((format(printf, 2, 3)))
+static bool out_line(struct control_client *c, const char *fmt, ...)
+{
+	char line[LINE_MAX_LEN];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		return false;
+	line[n++] = '\n';
+	return out_put(c, line, (size_t)n);
+}
+
+static void out_error(struct control_client *c, const char *msg)
+{
+	char q[256];
+
+	if (jsonl_quote(q, sizeof(q), msg) < 0)
+		snprintf(q, sizeof(q), "\"error\"");
+	out_line(c, "{\"ok\":false,\"error\":%s}", q);
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+static int refresh_one(const struct kernel_session *ks, void *arg)
+{
+	struct session *s = session_find(arg, ks->id);
+
+	if (s) {
+		s->rx_packets = ks->rx_packets;
+		s->rx_bytes = ks->rx_bytes;
+		s->tx_packets = ks->tx_packets;
+		s->tx_bytes = ks->tx_bytes;
+	}
+	return 0;
+}
+
+static bool out_session(struct control_client *c, const struct session *s)
+{
+	const struct session_path *ap = session_active_path(s);
+	char pub[JVPN_KEY_B64_LEN + 1], path[JVPN_ENDPOINT_STRLEN] = "";
+	uint64_t now = loop_now_ms();
+
+	jvpn_key_to_base64(s->peer->cfg->public_key, pub);
+	if (ap)
+		jvpn_format_endpoint((const void *)&ap->remote, path,
+				     sizeof(path));
+	return out_line(c, "{\"session_id\":%u,\"session\":\"%08x\","
+			"\"peer_id\":%u,\"peer\":\"%s\",\"role\":\"%s\","
+			"\"state\":\"%s\",\"version\":%llu,\"key_id\":%u,"
+			"\"rekeys\":%llu,\"active_path\":%u,\"path\":\"%s\","
+			"\"paths\":%u,\"rx_packets\":%llu,\"rx_bytes\":%llu,"
+			"\"tx_packets\":%llu,\"tx_bytes\":%llu,"
+			"\"age_ms\":%llu,\"adopted\":%s}",
+			s->local_id, s->local_id, s->peer_id, pub,
+			s->role == ROLE_INITIATOR ? "initiator" : "responder",
+			fsm_state_name(s->fsm.state),
+			(unsigned long long)s->fsm.state_version, s->key_id,
+			(unsigned long long)s->rekeys, s->active_path, path,
+			s->n_paths, (unsigned long long)s->rx_packets,
+			(unsigned long long)s->rx_bytes,
+			(unsigned long long)s->tx_packets,
+			(unsigned long long)s->tx_bytes,
+			(unsigned long long)(s->established_ms ?
+					     now - s->established_ms : 0),
+			s->adopted ? "true" : "false");
+}
+
+static void cmd_sessions(struct control_client *c)
+{
+	struct jvpnd *d = c->d;
+	struct session *s;
+	uint32_t i;
+
+	if (kernel_session_dump(&d->k, refresh_one, &d->st))
+		d->stats.kernel_errors++;
+	for (i = 0; i < d->st.capacity; i++) {
+		s = session_at(&d->st, i);
+		if (s && !out_session(c, s)) {
+			out_error(c, "reply too large");
+			return;
+		}
+	}
+	out_line(c, "{\"ok\":true}");
+}
+
+static void cmd_timeline(struct control_client *c, uint32_t sid)
+{
+	struct audit_tl_entry e[AUDIT_TIMELINE_K];
+	char line[AUDIT_LINE_MAX];
+	size_t i, n = audit_timeline(&c->d->audit, sid, e, AUDIT_TIMELINE_K);
+
+	if (!n && !session_find(&c->d->st, sid)) {
+		out_error(c, "no such session");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (audit_format_tl_entry(&e[i], line, sizeof(line)) > 0)
+			out_line(c, "%s", line);
+	out_line(c, "{\"ok\":true}");
+}
+
+static uint64_t sum_refused(const struct jvpnd *d)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 1; i < sizeof(d->stats.hs_refused) / sizeof(uint64_t); i++)
+		sum += d->stats.hs_refused[i];
+	return sum;
+}
+
+static void cmd_status(struct control_client *c)
+{
+	const struct jvpnd *d = c->d;
+	const struct jvpnd_stats *st = &d->stats;
+	const struct audit_stats *as = audit_get_stats(&d->audit);
+
+	out_line(c, "{\"ifname\":\"%s\",\"ifindex\":%u,\"version\":\"%s\","
+		 "\"uptime_ms\":%llu,\"peers\":%u,\"sessions\":%u,"
+		 "\"max_sessions\":%u,\"adopted\":%u,\"sockets\":%u,"
+		 "\"rx_msgs\":%llu,\"rx_errors\":%llu,\"rx_unhandled\":%llu,"
+		 "\"hs_init_rx\":%llu,\"hs_refused\":%llu,"
+		 "\"hs_replay\":%llu,\"hs_unknown_peer\":%llu,"
+		 "\"hs_mac1\":%llu,\"hs_rate_limited\":%llu,"
+		 "\"cookies_sent\":%llu,\"sessions_created\":%llu,"
+		 "\"sessions_refused\":%llu,\"sessions_removed\":%llu,"
+		 "\"rekeys\":%llu,\"hs_timeouts\":%llu,\"send_errors\":%llu,"
+		 "\"kernel_errors\":%llu,\"state_save_errors\":%llu,"
+		 "\"timers_refused\":%llu,\"events\":%llu,"
+		 "\"events_lost\":%llu,\"event_overflows\":%llu,"
+		 "\"resyncs\":%llu,\"audit_emitted\":%llu,"
+		 "\"audit_dropped\":%llu,\"control_refused\":%llu}",
+		 d->ifname, d->k.ifindex, JVPN_VERSION,
+		 (unsigned long long)(loop_now_ms() - d->start_ms),
+		 d->n_peers, d->st.n, d->st.capacity, d->adopted, d->net.n,
+		 (unsigned long long)st->rx_msgs,
+		 (unsigned long long)st->rx_errors,
+		 (unsigned long long)st->rx_bad_type,
+		 (unsigned long long)st->hs_init_rx,
+		 (unsigned long long)sum_refused(d),
+		 (unsigned long long)st->hs_refused[-HS_E_REPLAY],
+		 (unsigned long long)st->hs_refused[-HS_E_UNKNOWN_PEER],
+		 (unsigned long long)st->hs_refused[-HS_E_MAC1],
+		 (unsigned long long)st->hs_rate_limited,
+		 (unsigned long long)st->cookies_sent,
+		 (unsigned long long)st->sessions_created,
+		 (unsigned long long)st->sessions_refused,
+		 (unsigned long long)st->sessions_removed,
+		 (unsigned long long)st->rekeys,
+		 (unsigned long long)st->hs_timeouts,
+		 (unsigned long long)st->send_errors,
+		 (unsigned long long)st->kernel_errors,
+		 (unsigned long long)st->state_save_errors,
+		 (unsigned long long)st->timers_refused,
+		 (unsigned long long)d->ev.received,
+		 (unsigned long long)d->ev.gaps,
+		 (unsigned long long)d->ev.overflows,
+		 (unsigned long long)d->ev.resyncs,
+		 (unsigned long long)as->emitted,
+		 (unsigned long long)as->dropped,
+		 (unsigned long long)d->ctl.refused_clients);
+	out_line(c, "{\"ok\":true}");
+}
+
+static void handle_request(struct control_client *c, const char *line)
+{
+	struct jsonl_member cmd, sid;
+	uint32_t id;
+
+	c->d->ctl.requests++;
+	if (jsonl_get(line, "cmd", &cmd) || cmd.type != JSONL_STR) {
+		c->d->ctl.bad_requests++;
+		out_error(c, "bad request: expected {\"cmd\":...}");
+	} else if (!strcmp(cmd.val, "sessions")) {
+		cmd_sessions(c);
+	} else if (!strcmp(cmd.val, "status")) {
+		cmd_status(c);
+	} else if (!strcmp(cmd.val, "timeline")) {
+		if (jsonl_get(line, "session", &sid) || sid.type != JSONL_NUM ||
+		    jvpn_parse_u32(sid.val, &id) || !id)
+			out_error(c, "timeline needs \"session\": a session id");
+		else
+			cmd_timeline(c, id);
+	} else {
+		c->d->ctl.bad_requests++;
+		out_error(c, "unknown command");
+	}
+}
+
+/* ---- clients ----------------------------------------------------------- */
+
+static void client_close(struct control_client *c)
+{
+	loop_del_fd(c->d->loop, &c->h);
+	close(c->h.fd);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = c->out_cap = 0;
+	c->in_len = 0;
+	c->used = false;
+}
+
+/* Returns false if the client is gone. */
+static bool client_write(struct control_client *c)
+{
+	ssize_t w;
+
+	while (c->out_off < c->out_len) {
+		w = send(c->h.fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w <= 0) {
+			client_close(c);
+			return false;
+		}
+		c->out_off += (size_t)w;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	loop_mod_fd(c->d->loop, &c->h, c->out_len ? EPOLLOUT : EPOLLIN);
+	return true;
+}
+
+/* Handles every complete line in the input buffer. */
+static void client_lines(struct control_client *c)
+{
+	char *nl;
+	size_t used;
+
+	while ((nl = memchr(c->in, '\n', c->in_len))) {
+		*nl = '\0';
+		handle_request(c, c->in);
+		used = (size_t)(nl - c->in) + 1;
+		memmove(c->in, nl + 1, c->in_len - used);
+		c->in_len -= used;
+	}
+}
+
+static void client_event(uint32_t events, void *arg)
+{
+	struct control_client *c = arg;
+	ssize_t n;
+
+	if (events & EPOLLOUT) {
+		client_write(c);
+		return;
+	}
+	n = recv(c->h.fd, c->in + c->in_len, sizeof(c->in) - c->in_len - 1,
+		 MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	c->in_len += (size_t)n;
+	client_lines(c);
+	if (c->in_len == sizeof(c->in) - 1) {
+		/* A request longer than the bound: refuse and hang up. */
+		c->d->ctl.overflows++;
+		client_close(c);
+		return;
+	}
+	client_write(c);
+}
+
+static void accept_event(uint32_t events, void *arg)
+{
+	struct jvpnd *d = arg;
+	struct control_client *c = NULL;
+	unsigned int i;
+	int fd;
+
+	(void)events;
+	fd = accept4(d->ctl.h.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (i = 0; i < CONTROL_MAX_CLIENTS && !c; i++)
+		if (!d->ctl.c[i].used)
+			c = &d->ctl.c[i];
+	if (!c) {
+		d->ctl.refused_clients++;
+		close(fd);
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->used = true;
+	c->d = d;
+	c->h.fd = fd;
+	c->h.fn = client_event;
+	c->h.arg = c;
+	if (loop_add_fd(d->loop, &c->h, EPOLLIN)) {
+		close(fd);
+		c->used = false;
+	}
+}
+
+int control_open(struct jvpnd *d, const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A stale socket of a killed daemon; the lock says we are alone. */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) ||
+	    chmod(path, 0600) || listen(fd, CONTROL_MAX_CLIENTS)) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	snprintf(d->ctl.path, sizeof(d->ctl.path), "%s", path);
+	d->ctl.h.fd = fd;
+	d->ctl.h.fn = accept_event;
+	d->ctl.h.arg = d;
+	return loop_add_fd(d->loop, &d->ctl.h, EPOLLIN);
+}
+
+void control_close(struct jvpnd *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (d->ctl.c[i].used)
+			client_close(&d->ctl.c[i]);
+	if (d->ctl.h.fd > 0) {
+		loop_del_fd(d->loop, &d->ctl.h);
+		close(d->ctl.h.fd);
+		unlink(d->ctl.path);
+		d->ctl.h.fd = -1;
+	}
+}

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * jvpnd: the daemon's shared context and the functions its modules call
+ * on each other.  One instance, one thread, one event loop (loop.h).
+ *
+ *   main.c      arguments, start-up, signals, shutdown
+ *   proto.c     handshake messages on the UDP sockets, initiation, rekey
+ *   lifecycle.c sessions: FSM steps + audit, kernel programming, keys,
+ *               persisted state
+ *   adopt.c     restart: adopt the kernel's sessions
+ *   events.c    kernel events
+ *   control.c   the control socket
+ */
+#ifndef JVPND_JVPND_H
+#define JVPND_JVPND_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#include "audit.h"
+#include "config.h"
+#include "control.h"
+#include "events.h"
+#include "handshake.h"
+#include "kernel.h"
+#include "loop.h"
+#include "net.h"
+#include "peer.h"
+#include "ratelimit.h"
+#include "session.h"
+
+#ifndef JVPN_VERSION
+#define JVPN_VERSION "0.1.0"
+#endif
+
+/* Handshake retry: 1 s, doubling, at most 8 s between INITs. */
+#define JVPND_HS_RETRY_MS	1000ULL
+#define JVPND_HS_RETRY_MAX_MS	8000ULL
+/* After a failed handshake (all attempts used), start over this late. */
+#define JVPND_HS_RESTART_MS	5000ULL
+/* How long the old key stays (secondary) after a swap, for stragglers. */
+#define JVPND_KEY_GRACE_MS	3000ULL
+/* Per-source initiation limiter: sources tracked, INITs per second. */
+#define JVPND_SRC_TABLE		4096
+#define JVPND_SRC_RATE		10
+#define JVPND_SRC_BURST		20
+
+/* Every drop and refusal is counted here (control "status"). */
+struct jvpnd_stats {
+	uint64_t rx_msgs;
+	uint64_t rx_errors;
+	uint64_t rx_bad_type;		/* not a handshake message type */
+	uint64_t hs_init_rx;
+	uint64_t hs_refused[32];	/* by -enum hs_err */
+	uint64_t hs_rate_limited;	/* per-source limiter */
+	uint64_t cookies_sent;
+	uint64_t sessions_created;
+	uint64_t sessions_refused;	/* MaxSessions / kernel refused */
+	uint64_t sessions_removed;
+	uint64_t rekeys;
+	uint64_t hs_timeouts;
+	uint64_t send_errors;
+	uint64_t kernel_errors;
+	uint64_t state_save_errors;
+	uint64_t timers_refused;	/* timer heap full */
+};
+
+struct jvpnd {
+	struct loop *loop;
+	struct jvpn_config cfg;
+	char ifname[IFNAMSIZ];
+	struct kernel k;
+	struct net net;
+	struct session_table st;
+	struct peer *peers;
+	unsigned int n_peers;
+	struct hs_responder resp;
+	struct tbucket hs_global;
+	struct rl_table hs_src;
+	struct audit audit;
+	int audit_fd;
+	bool audit_pollable, audit_watching;
+	struct loop_fd audit_h;
+	struct events ev;
+	struct control ctl;
+	struct loop_fd sig_h;
+	char state_path[PATH_MAX];
+	bool teardown_on_exit;
+	bool dev_created;
+	uint64_t start_ms;
+	unsigned int adopted;
+	struct jvpnd_stats stats;
+};
+
+/* ---- audit helpers (lifecycle.c) --------------------------------------- */
+
+void jvpnd_clock(struct audit_clock *clk);
+void jvpnd_audit(struct jvpnd *d, enum audit_type type,
+		 enum audit_action act, uint32_t sid,
+		 const struct audit_kv *extra, unsigned int n_extra);
+void jvpnd_audit_flush(void *arg);
+
+/* ---- lifecycle.c ------------------------------------------------------- */
+
+/* New session for peer in state INIT (+ HANDSHAKE_STARTED); NULL if none. */
+struct session *sess_create(struct jvpnd *d, struct peer *p,
+			    enum session_role role, uint32_t local_id);
+/* FSM step with audit; false if refused (audited too). */
+bool sess_step(struct jvpnd *d, struct session *s, enum fsm_event ev,
+	       enum fsm_reason reason);
+/*
+ * Handshake done: program the kernel (session, primary key 1, paths) and
+ * move to ATTACHED.  remote/sock: the path the handshake used.
+ */
+int sess_establish(struct jvpnd *d, struct session *s, uint32_t peer_id,
+		   const struct jvpn_session_keys *keys,
+		   const struct sockaddr *remote, struct net_sock *sock);
+/* New keys for an established session: into the secondary slot. */
+int sess_rekey_install(struct jvpnd *d, struct session *s,
+		       const struct jvpn_session_keys *keys);
+/* Promote the secondary key (initiator: at once; responder: on event). */
+int sess_key_swap(struct jvpnd *d, struct session *s);
+/* Terminates (FSM), removes from the kernel and frees the session. */
+void sess_destroy(struct jvpnd *d, struct session *s, enum fsm_event ev,
+		  enum fsm_reason reason, bool kernel_del);
+/* Arms the time-based rekey timer of an initiator session. */
+void sess_arm_rekey(struct jvpnd *d, struct session *s, uint64_t age_ms);
+void sess_setup_timers(struct jvpnd *d, struct session *s);
+/* Rewrites the state file (every established session). */
+void jvpnd_save_state(struct jvpnd *d);
+
+/* ---- proto.c ----------------------------------------------------------- */
+
+void proto_sock_readable(uint32_t events, void *arg);
+/* Starts (or restarts) the initiator handshake of p. */
+void proto_initiate(struct jvpnd *d, struct peer *p, bool rekey);
+void proto_setup_peer(struct jvpnd *d, struct peer *p);
+const char *proto_hs_err_name(int err);
+
+/* ---- adopt.c ----------------------------------------------------------- */
+
+/* On start with an existing device: adopt or remove its sessions. */
+int adopt_sessions(struct jvpnd *d);
+
+#endif /* JVPND_JVPND_H */

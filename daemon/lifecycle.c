@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * jvpnd session life cycle: creation, FSM steps with their audit records,
+ * kernel programming on handshake completion, key rotation, removal and
+ * the persisted state.  See jvpnd.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "jvpnd.h"
+#include "policy.h"
+#include "state.h"
+#include "util.h"
+
+/* ---- audit ------------------------------------------------------------- */
+
+void jvpnd_clock(struct audit_clock *clk)
+{
+	struct timespec ts;
+
+	clk->mono_ms = loop_now_ms();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	clk->wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void jvpnd_audit(struct jvpnd *d, enum audit_type type,
+		 enum audit_action act, uint32_t sid,
+		 const struct audit_kv *extra, unsigned int n_extra)
+{
+	struct audit_record r = {
+		.type = type, .action = act, .session_id = sid,
+		.extra = extra, .n_extra = n_extra,
+	};
+	struct audit_clock clk;
+
+	jvpnd_clock(&clk);
+	audit_emit(&d->audit, &r, &clk);
+}
+
+/*
+ * Drains the audit ring once per loop iteration.  A sink that would
+ * block (a pipe) is watched for EPOLLOUT; regular files cannot be polled
+ * and never block for long, so they are simply written here.
+ */
+void jvpnd_audit_flush(void *arg)
+{
+	struct jvpnd *d = arg;
+	bool want;
+
+	if (d->audit_fd < 0 || !audit_pending(&d->audit))
+		return;
+	audit_flush(&d->audit);
+	want = audit_pending(&d->audit) > 0 && d->audit_pollable;
+	if (want != d->audit_watching &&
+	    !loop_mod_fd(d->loop, &d->audit_h, want ? EPOLLOUT : 0))
+		d->audit_watching = want;
+}
+
+/* ---- FSM --------------------------------------------------------------- */
+
+static bool step_paths(struct jvpnd *d, struct session *s, enum fsm_event ev,
+		       enum fsm_reason reason, uint32_t p_old, uint32_t p_new)
+{
+	struct fsm_result res;
+	struct audit_clock clk;
+	int ret;
+
+	jvpnd_clock(&clk);
+	ret = fsm_transition(&s->fsm, ev, reason, clk.mono_ms, &res);
+	audit_emit_fsm(&d->audit, &res, p_old, p_new, &clk, NULL, 0);
+	return ret == 0;
+}
+
+bool sess_step(struct jvpnd *d, struct session *s, enum fsm_event ev,
+	       enum fsm_reason reason)
+{
+	return step_paths(d, s, ev, reason, 0, 0);
+}
+
+/* ---- timers ------------------------------------------------------------ */
+
+static void rekey_timer_fn(struct loop_timer *t, void *arg)
+{
+	struct session *s = arg;
+	struct jvpnd *d = s->peer->ctx;
+
+	(void)t;
+	proto_initiate(d, s->peer, true);
+}
+
+static void keydel_timer_fn(struct loop_timer *t, void *arg)
+{
+	struct session *s = arg;
+	struct jvpnd *d = s->peer->ctx;
+
+	(void)t;
+	if (!s->old_key_present || s->swap_pending)
+		return;
+	if (kernel_key_del(&d->k, s->local_id, JVPN_KEY_SLOT_SECONDARY))
+		d->stats.kernel_errors++;
+	s->old_key_present = false;
+}
+
+void sess_setup_timers(struct jvpnd *d, struct session *s)
+{
+	(void)d;
+	loop_timer_setup(&s->rekey_timer, rekey_timer_fn, s);
+	loop_timer_setup(&s->keydel_timer, keydel_timer_fn, s);
+}
+
+static void arm(struct jvpnd *d, struct loop_timer *t, uint64_t when)
+{
+	if (loop_timer_arm(d->loop, t, when))
+		d->stats.timers_refused++;
+}
+
+void sess_arm_rekey(struct jvpnd *d, struct session *s, uint64_t age_ms)
+{
+	uint64_t after = (uint64_t)d->cfg.policy.rekey_after_seconds * 1000;
+
+	if (s->role != ROLE_INITIATOR)
+		return;
+	arm(d, &s->rekey_timer,
+	    loop_now_ms() + (age_ms < after ? after - age_ms : 0));
+}
+
+/* ---- creation and removal ---------------------------------------------- */
+
+struct session *sess_create(struct jvpnd *d, struct peer *p,
+			    enum session_role role, uint32_t local_id)
+{
+	struct policy_decision pd = policy_may_add_session(&d->cfg.policy,
+							   d->st.n);
+	struct session *s;
+	int err = 0;
+
+	if (pd.verdict != POLICY_ALLOW) {
+		d->stats.sessions_refused++;
+		jvpnd_audit(d, AUDIT_T_SECURITY, AUDIT_ACT_POLICY_DENIED, 0,
+			    &(struct audit_kv){ .key = "why", .type = AUDIT_KV_STR,
+						.s = fsm_reason_name(pd.reason) }, 1);
+		return NULL;
+	}
+	if (!local_id)
+		local_id = session_random_id(&d->st);
+	s = local_id ? session_alloc(&d->st, local_id, &err) : NULL;
+	if (!s) {
+		d->stats.sessions_refused++;
+		return NULL;
+	}
+	s->peer = p;
+	s->role = role;
+	p->session = s;
+	fsm_session_init(&s->fsm, local_id, loop_now_ms());
+	sess_setup_timers(d, s);
+	d->stats.sessions_created++;
+	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_SESSION_CREATED, local_id,
+		    &(struct audit_kv){ .key = "role", .type = AUDIT_KV_STR,
+					.s = role == ROLE_INITIATOR ?
+					     "initiator" : "responder" }, 1);
+	sess_step(d, s, FSM_EV_HANDSHAKE_STARTED, FSM_R_NONE);
+	return s;
+}
+
+void sess_destroy(struct jvpnd *d, struct session *s, enum fsm_event ev,
+		  enum fsm_reason reason, bool kernel_del)
+{
+	uint32_t id = s->local_id;
+
+	if (!fsm_is_terminal(s->fsm.state))
+		sess_step(d, s, ev, reason);
+	loop_timer_cancel(d->loop, &s->rekey_timer);
+	loop_timer_cancel(d->loop, &s->keydel_timer);
+	if (kernel_del && s->in_kernel && kernel_session_del(&d->k, id))
+		d->stats.kernel_errors++;
+	if (s->peer->session == s)
+		s->peer->session = NULL;
+	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_SESSION_REMOVED, id,
+		    &(struct audit_kv){ .key = "reason", .type = AUDIT_KV_STR,
+					.s = fsm_reason_name(reason) }, 1);
+	session_free(&d->st, s);
+	d->stats.sessions_removed++;
+	jvpnd_save_state(d);
+}
+
+/* ---- kernel programming ------------------------------------------------ */
+
+static int add_path(struct jvpnd *d, struct session *s,
+		    const struct sockaddr *remote, struct net_sock *sock)
+{
+	struct session_path *sp;
+	int ret;
+
+	if (!sock || s->n_paths == JVPN_MAX_PATHS_LIMIT)
+		return -ENOSPC;
+	sp = &s->paths[s->n_paths];
+	sp->id = s->next_path_id++;
+	sp->sock_id = sock->kid;
+	memcpy(&sp->remote, remote, net_sockaddr_len(remote));
+	ret = kernel_path_add(&d->k, s->local_id, sp->id, sock->kid, remote);
+	if (ret)
+		return ret;
+	/* The kernel makes the first path active. */
+	if (!s->active_path)
+		s->active_path = sp->id;
+	s->n_paths++;
+	return 0;
+}
+
+/*
+ * Initiator: one path per Endpoint on a socket of its family, the one the
+ * handshake went through first (so it becomes the active path).
+ */
+static int add_initiator_paths(struct jvpnd *d, struct session *s,
+			       const struct sockaddr *used)
+{
+	struct peer *p = s->peer;
+	unsigned int i;
+	int ret = add_path(d, s, used, net_sock_family(&d->net,
+						       used->sa_family));
+
+	if (ret)
+		return ret;
+	for (i = 0; i < p->n_endpoints; i++) {
+		const struct sockaddr *e = (const void *)&p->endpoints[i];
+
+		if (net_sockaddr_equal(e, used))
+			continue;
+		/* A standby endpoint we cannot reach is not fatal. */
+		if (add_path(d, s, e, net_sock_family(&d->net, e->sa_family)))
+			d->stats.kernel_errors++;
+	}
+	return 0;
+}
+
+static int program_kernel(struct jvpnd *d, struct session *s,
+			  const struct jvpn_session_keys *keys,
+			  const struct sockaddr *remote, struct net_sock *sock)
+{
+	const struct cfg_peer *cp = s->peer->cfg;
+	const uint8_t *tx, *rx;
+	int ret;
+
+	jvpn_kdf_data_keys(keys, s->role == ROLE_INITIATOR ? NOISE_INITIATOR :
+			   NOISE_RESPONDER, &tx, &rx);
+	ret = kernel_session_new(&d->k, s->local_id, s->peer_id,
+				 cp->allowed_ips, cp->n_allowed_ips);
+	if (ret)
+		return ret;
+	s->in_kernel = true;
+	ret = kernel_key_new(&d->k, s->local_id, JVPN_KEY_SLOT_PRIMARY, 1,
+			     tx, rx);
+	if (ret)
+		return ret;
+	s->key_id = 1;
+	if (s->role == ROLE_INITIATOR)
+		return add_initiator_paths(d, s, remote);
+	return add_path(d, s, remote, sock);
+}
+
+int sess_establish(struct jvpnd *d, struct session *s, uint32_t peer_id,
+		   const struct jvpn_session_keys *keys,
+		   const struct sockaddr *remote, struct net_sock *sock)
+{
+	int ret;
+
+	s->peer_id = peer_id;
+	ret = program_kernel(d, s, keys, remote, sock);
+	if (ret) {
+		d->stats.kernel_errors++;
+		fprintf(stderr, "jvpnd: session %08x: kernel: %s%s%s\n",
+			s->local_id, strerror(-ret),
+			*kernel_errmsg(&d->k) ? ": " : "", kernel_errmsg(&d->k));
+		return ret;
+	}
+	memcpy(s->reattach_key, keys->reattach, sizeof(s->reattach_key));
+	s->established_ms = s->key_installed_ms = loop_now_ms();
+	step_paths(d, s, FSM_EV_HANDSHAKE_COMPLETE, FSM_R_NONE, 0,
+		   s->active_path);
+	s->peer->handshakes_ok++;
+	sess_arm_rekey(d, s, 0);
+	jvpnd_save_state(d);
+	return 0;
+}
+
+int sess_rekey_install(struct jvpnd *d, struct session *s,
+		       const struct jvpn_session_keys *keys)
+{
+	uint8_t id = session_next_key_id(s->key_id);
+	const uint8_t *tx, *rx;
+	int ret;
+
+	jvpn_kdf_data_keys(keys, s->role == ROLE_INITIATOR ? NOISE_INITIATOR :
+			   NOISE_RESPONDER, &tx, &rx);
+	/* The old key may still sit in the secondary slot: it goes now. */
+	loop_timer_cancel(d->loop, &s->keydel_timer);
+	s->old_key_present = false;
+	ret = kernel_key_new(&d->k, s->local_id, JVPN_KEY_SLOT_SECONDARY, id,
+			     tx, rx);
+	if (ret) {
+		d->stats.kernel_errors++;
+		return ret;
+	}
+	memcpy(s->reattach_key, keys->reattach, sizeof(s->reattach_key));
+	s->pending_key_id = id;
+	s->swap_pending = true;
+	return 0;
+}
+
+int sess_key_swap(struct jvpnd *d, struct session *s)
+{
+	int ret;
+
+	if (!s->swap_pending)
+		return 0;
+	ret = kernel_key_swap(&d->k, s->local_id);
+	if (ret) {
+		d->stats.kernel_errors++;
+		return ret;
+	}
+	s->key_id = s->pending_key_id;
+	s->swap_pending = false;
+	s->old_key_present = true;
+	s->key_installed_ms = loop_now_ms();
+	s->rekeys++;
+	d->stats.rekeys++;
+	arm(d, &s->keydel_timer, s->key_installed_ms + JVPND_KEY_GRACE_MS);
+	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
+		    (struct audit_kv[]){
+			{ .key = "what", .type = AUDIT_KV_STR, .s = "rekey" },
+			{ .key = "key_id", .type = AUDIT_KV_U64, .u = s->key_id },
+		    }, 2);
+	sess_arm_rekey(d, s, 0);
+	jvpnd_save_state(d);
+	return 0;
+}
+
+/* ---- persisted state --------------------------------------------------- */
+
+static void to_record(const struct session *s, struct state_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->local_id = s->local_id;
+	r->peer_id = s->peer_id;
+	memcpy(r->peer_pub, s->peer->cfg->public_key, sizeof(r->peer_pub));
+	r->key_id = s->key_id;
+	memcpy(r->reattach_key, s->reattach_key, sizeof(r->reattach_key));
+	r->initiator = s->role == ROLE_INITIATOR;
+	r->state = s->fsm.state;
+	r->version = s->fsm.state_version;
+}
+
+void jvpnd_save_state(struct jvpnd *d)
+{
+	struct state_record *r;
+	struct session *s;
+	size_t n = 0;
+	uint32_t i;
+
+	if (!d->state_path[0])
+		return;
+	r = calloc(d->st.n ? d->st.n : 1, sizeof(*r));
+	if (!r) {
+		d->stats.state_save_errors++;
+		return;
+	}
+	for (i = 0; i < d->st.capacity && n < d->st.n; i++) {
+		s = session_at(&d->st, i);
+		if (s && s->in_kernel && !fsm_is_terminal(s->fsm.state))
+			to_record(s, &r[n++]);
+	}
+	if (state_save(d->state_path, r, n))
+		d->stats.state_save_errors++;
+	sodium_memzero(r, n * sizeof(*r));
+	free(r);
+}
