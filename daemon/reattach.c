@@ -1647,10 +1647,9 @@ bool ra_client_validated(const struct ra_client *c, uint32_t idx,
 static int cand_tier(const struct ra_client *c, uint32_t i, uint64_t now_ms)
 {
 	const struct ra_candidate *k = &c->cand[i];
-	struct path_quality q;
-
 	/* A rebinding is fixed by asking again on the same path. */
 	bool same = ra_path_equal(&k->path, &c->active);
+	struct path_quality q;
 
 	if (!k->used || k->tried || cand_given_up(c, k) ||
 	    (same && c->reason != RA_REASON_NAT_REBIND))

@@ -225,17 +225,34 @@ static struct jvpn_session *session_from_info(struct jvpn_dev *jd,
 
 /* Message building ------------------------------------------------------- */
 
-static int put_stats(struct sk_buff *msg, const struct jvpn_stats *st)
+/* @dev, when given, supplies the packet and byte totals: the device keeps
+ * those in per-CPU interface statistics, not in jvpn_stats.
+ */
+static int put_stats(struct sk_buff *msg, const struct jvpn_stats *st,
+		     struct net_device *dev)
 {
 	struct nlattr *nest = nla_nest_start(msg, JVPN_A_STATS);
+	struct rtnl_link_stats64 ls = { };
 	unsigned int i;
+	u64 v;
 
 	if (!nest)
 		return -EMSGSIZE;
-	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++)
-		if (nla_put_u64_64bit(msg, i, jvpn_stat_read(st, i),
-				      JVPN_STAT_PAD))
+	if (dev)
+		dev_get_tstats64(dev, &ls);
+	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++) {
+		v = jvpn_stat_read(st, i);
+		if (dev && i == JVPN_STAT_RX_PACKETS)
+			v = ls.rx_packets;
+		else if (dev && i == JVPN_STAT_RX_BYTES)
+			v = ls.rx_bytes;
+		else if (dev && i == JVPN_STAT_TX_PACKETS)
+			v = ls.tx_packets;
+		else if (dev && i == JVPN_STAT_TX_BYTES)
+			v = ls.tx_bytes;
+		if (nla_put_u64_64bit(msg, i, v, JVPN_STAT_PAD))
 			return -EMSGSIZE;
+	}
 	nla_nest_end(msg, nest);
 	return 0;
 }
@@ -395,7 +412,7 @@ static int fill_session(struct sk_buff *msg, struct jvpn_session *s,
 	    nla_put_u32(msg, JVPN_A_LAST_TX_MS, ms_since(READ_ONCE(s->last_tx))) ||
 	    nla_put_u32(msg, JVPN_A_ACTIVE_PATH_ID, active ? active->id : 0) ||
 	    put_inner(msg, s) || put_keys(msg, s) || put_paths(msg, s) ||
-	    put_stats(msg, &s->stats))
+	    put_stats(msg, &s->stats, NULL))
 		goto cancel;
 	rcu_read_unlock();
 	genlmsg_end(msg, hdr);
@@ -463,7 +480,7 @@ static int fill_dev(struct sk_buff *msg, struct jvpn_dev *jd, u32 portid,
 	    nla_put_u32(msg, JVPN_A_N_SESSIONS, atomic_read(&jd->n_sessions)) ||
 	    nla_put_u64_64bit(msg, JVPN_A_EVENT_SEQ,
 			      atomic64_read(&jd->event_seq), JVPN_A_PAD) ||
-	    put_sockets(msg, jd) || put_stats(msg, &jd->stats)) {
+	    put_sockets(msg, jd) || put_stats(msg, &jd->stats, jd->dev)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
 	}

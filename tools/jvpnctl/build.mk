@@ -7,8 +7,9 @@ JVPNCTL_SAN_OBJS := $(JVPNCTL_SRCS:%.c=$(BUILD)/san/%.o)
 
 USER_BINS += $(BUILD)/jvpnctl
 
-$(BUILD)/jvpnctl: $(JVPNCTL_OBJS) $(LIBJVPN_OBJS)
+$(BUILD)/jvpnctl: $(JVPNCTL_OBJS) $(LIBJVPN_OBJS) $(BUILD)/daemon/jsonl.o
 	$(CC) $(USER_LDFLAGS) -o $@ $^ $(NL_LIBS) $(SODIUM_LIBS)
 
-$(BUILD)/san/jvpnctl: $(JVPNCTL_SAN_OBJS) $(LIBJVPN_SAN_OBJS)
+$(BUILD)/san/jvpnctl: $(JVPNCTL_SAN_OBJS) $(LIBJVPN_SAN_OBJS) \
+		$(BUILD)/san/daemon/jsonl.o
 	$(CC) $(SAN_CFLAGS) $(USER_LDFLAGS) -o $@ $^ $(NL_LIBS) $(SODIUM_LIBS)

@@ -35,6 +35,10 @@ extern const struct command path_commands[];
 extern const struct command monitor_command;
 extern const struct command genkey_command;
 extern const struct command pubkey_command;
+/* daemon.c: what jvpnd knows, over its control socket. */
+extern const struct command sessions_command;
+extern const struct command timeline_command;
+extern const struct command status_command;
 
 /* ---- main.c: process state, errors, netlink ---------------------------- */
 

@@ -35,6 +35,9 @@ static const struct object objects[] = {
 	{ "monitor", NULL, &monitor_command, "print kernel events" },
 	{ "genkey", NULL, &genkey_command, "new X25519 private key" },
 	{ "pubkey", NULL, &pubkey_command, "public key of a private key" },
+	{ "sessions", NULL, &sessions_command, "jvpnd's sessions and states" },
+	{ "timeline", NULL, &timeline_command, "a session's history (jvpnd)" },
+	{ "status", NULL, &status_command, "jvpnd's counters" },
 };
 
 #define N_OBJECTS ARRAY_SIZE(objects)
