@@ -28,6 +28,10 @@ check "path 3 carried the traffic ($tx3 packets)" test "${tx3:-0}" -gt 100
 rx=$(jq_session b '.stats.rx_packets')
 check "b's session counted received packets ($rx)" test "${rx:-0}" -gt 100
 
+check "dev show lists both attached sockets" \
+	test "$(jctl a -j dev show jvpn0 | jq -c '[.sockets[] | .port]')" = "[51820,51821]"
+drx=$(jctl b -j dev show jvpn0 | jq .stats.rx_packets)
+check "device-level RX counter ($drx) covers the session's ($rx)" test "$drx" -ge "$rx"
 before=$(jctl a -j dev show jvpn0 | jq '.stats.tx_no_session')
 n a ping -c 1 -W 1 10.10.0.99 > /dev/null 2>&1
 after=$(jctl a -j dev show jvpn0 | jq '.stats.tx_no_session')

@@ -159,11 +159,41 @@ static void print_ifname(struct nlattr **tb)
 		out_str("ifname", name);
 }
 
+/* JVPN_A_SOCKETS: each JVPN_A_SOCKET nest holds top-level attributes. */
+static void print_sockets(struct nlattr *nest)
+{
+	struct nlattr *stb[JVPN_A_MAX + 1];
+	struct nlattr *a;
+	int rem;
+
+	if (!nest)
+		return;
+	out_list_begin("sockets");
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != JVPN_A_SOCKET)
+			continue;
+		if (jvpn_nl_parse_path(a, stb))
+			fail(-EPROTO, "malformed socket in the kernel's reply");
+		out_obj_begin(NULL);
+		if (stb[JVPN_A_SOCKET_ID])
+			out_u64("socket_id", nla_get_u32(stb[JVPN_A_SOCKET_ID]));
+		if (stb[JVPN_A_SOCKET_FAMILY])
+			out_str("family",
+				nla_get_u16(stb[JVPN_A_SOCKET_FAMILY]) == AF_INET6 ?
+				"inet6" : "inet");
+		if (stb[JVPN_A_SOCKET_PORT])
+			out_u64("port", nla_get_u16(stb[JVPN_A_SOCKET_PORT]));
+		out_obj_end();
+	}
+	out_list_end();
+}
+
 void print_dev(struct nlattr **tb)
 {
 	out_obj_begin(NULL);
 	print_ifname(tb);
 	print_fields(tb, dev_fields, ARRAY_SIZE(dev_fields));
+	print_sockets(tb[JVPN_A_SOCKETS]);
 	print_stats(tb[JVPN_A_STATS]);
 	out_obj_end();
 }
