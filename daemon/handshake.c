@@ -25,6 +25,7 @@
 
 #include <linux/jvpn.h>
 
+#include "bytes.h"
 #include "handshake.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -57,32 +58,6 @@ _Static_assert(sizeof(((struct hs_responder *)0)->index_key) ==
 /* ---------------------------------------------------------------------- */
 /* Big-endian fields                                                       */
 /* ---------------------------------------------------------------------- */
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* Type byte, three zero reserved bytes (common to all three messages). */
 static void put_header(uint8_t *msg, uint8_t type)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "ratelimit.h"
 
 /* ---------------------------------------------------------------------- */
@@ -93,16 +94,6 @@ bool tbucket_is_full(const struct tbucket *b, uint64_t now_ms)
 static uint64_t rotl64(uint64_t x, unsigned int b)
 {
 	return (x << b) | (x >> (64 - b));
-}
-
-static uint64_t load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 struct sip_state {

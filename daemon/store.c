@@ -13,20 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "ratelimit.h"		/* jvpn_siphash() */
 #include "store.h"
 
 #define SLOT_NONE	UINT32_MAX
-
-static uint64_t load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 int store_mem_init(struct store_mem *m, uint32_t max_entries,
 		   const uint8_t hash_key[16])
