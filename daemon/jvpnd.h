@@ -42,6 +42,8 @@
 #define JVPND_HS_RESTART_MS	5000ULL
 /* How long the old key stays (secondary) after a swap, for stragglers. */
 #define JVPND_KEY_GRACE_MS	3000ULL
+/* Initiator sessions check their key's age and packet count this often. */
+#define JVPND_REKEY_POLL_MS	5000ULL
 /* Per-source initiation limiter: sources tracked, INITs per second. */
 #define JVPND_SRC_TABLE		4096
 #define JVPND_SRC_RATE		10

@@ -85,23 +85,61 @@ bool sess_step(struct jvpnd *d, struct session *s, enum fsm_event ev,
 
 /* ---- timers ------------------------------------------------------------ */
 
+static void arm(struct jvpnd *d, struct loop_timer *t, uint64_t when)
+{
+	if (loop_timer_arm(d->loop, t, when))
+		d->stats.timers_refused++;
+}
+
+/*
+ * Has the responder swapped to our current key?  Only then does it send
+ * under it.  Key ids stay in step only if the initiator never starts a
+ * rekey (and never drops the old key) before that: otherwise an idle
+ * responder would still hold the previous rekey's key in its secondary
+ * slot and give the next one the same id.
+ */
+static bool peer_uses_key(struct jvpnd *d, struct session *s,
+			  struct kernel_session *ks)
+{
+	if (kernel_session_get(&d->k, s->local_id, ks)) {
+		d->stats.kernel_errors++;
+		return false;
+	}
+	return ks->has_key[0] && ks->key_rx[0] > 0;
+}
+
+/* Time or packet count: checked at most every JVPND_REKEY_POLL_MS. */
 static void rekey_timer_fn(struct loop_timer *t, void *arg)
 {
 	struct session *s = arg;
 	struct jvpnd *d = s->peer->ctx;
+	uint64_t after = (uint64_t)d->cfg.policy.rekey_after_seconds * 1000;
+	struct kernel_session ks;
 
 	(void)t;
-	proto_initiate(d, s->peer, true);
+	if (peer_uses_key(d, s, &ks) &&
+	    (ks.key_age_ms[0] >= after || ks.key_tx[0] + ks.key_rx[0] >=
+	     d->cfg.policy.rekey_after_packets)) {
+		proto_initiate(d, s->peer, true);
+		return;
+	}
+	sess_arm_rekey(d, s, ks.key_age_ms[0]);
 }
 
 static void keydel_timer_fn(struct loop_timer *t, void *arg)
 {
 	struct session *s = arg;
 	struct jvpnd *d = s->peer->ctx;
+	struct kernel_session ks;
 
 	(void)t;
 	if (!s->old_key_present || s->swap_pending)
 		return;
+	/* The responder may still send under the old key: keep it. */
+	if (s->role == ROLE_INITIATOR && !peer_uses_key(d, s, &ks)) {
+		arm(d, &s->keydel_timer, loop_now_ms() + JVPND_KEY_GRACE_MS);
+		return;
+	}
 	if (kernel_key_del(&d->k, s->local_id, JVPN_KEY_SLOT_SECONDARY))
 		d->stats.kernel_errors++;
 	s->old_key_present = false;
@@ -114,20 +152,16 @@ void sess_setup_timers(struct jvpnd *d, struct session *s)
 	loop_timer_setup(&s->keydel_timer, keydel_timer_fn, s);
 }
 
-static void arm(struct jvpnd *d, struct loop_timer *t, uint64_t when)
-{
-	if (loop_timer_arm(d->loop, t, when))
-		d->stats.timers_refused++;
-}
-
 void sess_arm_rekey(struct jvpnd *d, struct session *s, uint64_t age_ms)
 {
 	uint64_t after = (uint64_t)d->cfg.policy.rekey_after_seconds * 1000;
+	uint64_t wait = age_ms < after ? after - age_ms : JVPND_REKEY_POLL_MS;
 
 	if (s->role != ROLE_INITIATOR)
 		return;
-	arm(d, &s->rekey_timer,
-	    loop_now_ms() + (age_ms < after ? after - age_ms : 0));
+	if (wait > JVPND_REKEY_POLL_MS)
+		wait = JVPND_REKEY_POLL_MS;
+	arm(d, &s->rekey_timer, loop_now_ms() + wait);
 }
 
 /* ---- creation and removal ---------------------------------------------- */
@@ -241,7 +275,8 @@ static int add_initiator_paths(struct jvpnd *d, struct session *s,
 
 static int program_kernel(struct jvpnd *d, struct session *s,
 			  const struct jvpn_session_keys *keys,
-			  const struct sockaddr *remote, struct net_sock *sock)
+			  const struct sockaddr *remote, struct net_sock *sock,
+			  const char **step)
 {
 	const struct cfg_peer *cp = s->peer->cfg;
 	const uint8_t *tx, *rx;
@@ -249,16 +284,19 @@ static int program_kernel(struct jvpnd *d, struct session *s,
 
 	jvpn_kdf_data_keys(keys, s->role == ROLE_INITIATOR ? NOISE_INITIATOR :
 			   NOISE_RESPONDER, &tx, &rx);
+	*step = "SESSION_NEW";
 	ret = kernel_session_new(&d->k, s->local_id, s->peer_id,
 				 cp->allowed_ips, cp->n_allowed_ips);
 	if (ret)
 		return ret;
 	s->in_kernel = true;
+	*step = "KEY_NEW";
 	ret = kernel_key_new(&d->k, s->local_id, JVPN_KEY_SLOT_PRIMARY, 1,
 			     tx, rx);
 	if (ret)
 		return ret;
 	s->key_id = 1;
+	*step = "PATH_ADD";
 	if (s->role == ROLE_INITIATOR)
 		return add_initiator_paths(d, s, remote);
 	return add_path(d, s, remote, sock);
@@ -268,14 +306,15 @@ int sess_establish(struct jvpnd *d, struct session *s, uint32_t peer_id,
 		   const struct jvpn_session_keys *keys,
 		   const struct sockaddr *remote, struct net_sock *sock)
 {
+	const char *step = "";
 	int ret;
 
 	s->peer_id = peer_id;
-	ret = program_kernel(d, s, keys, remote, sock);
+	ret = program_kernel(d, s, keys, remote, sock, &step);
 	if (ret) {
 		d->stats.kernel_errors++;
-		fprintf(stderr, "jvpnd: session %08x: kernel: %s%s%s\n",
-			s->local_id, strerror(-ret),
+		fprintf(stderr, "jvpnd: session %08x: %s: %s%s%s\n",
+			s->local_id, step, strerror(-ret),
 			*kernel_errmsg(&d->k) ? ": " : "", kernel_errmsg(&d->k));
 		return ret;
 	}

@@ -153,6 +153,7 @@ static void answer_rekey(struct rx_ctx *c, struct session *s,
 static void answer_new(struct rx_ctx *c, struct peer *p,
 		       struct hs_init_result *res)
 {
+	uint32_t peer_id = res->initiator_id;	/* res is wiped below */
 	uint8_t msg[HS_RESP_LEN];
 	struct jvpn_session_keys keys;
 	struct session *s;
@@ -172,7 +173,7 @@ static void answer_new(struct rx_ctx *c, struct peer *p,
 		return;
 	}
 	/* The kernel is ready before the RESP leaves: no DATA is lost. */
-	if (sess_establish(c->d, s, res->initiator_id, &keys,
+	if (sess_establish(c->d, s, peer_id, &keys,
 			   (struct sockaddr *)&c->from, c->sock))
 		sess_destroy(c->d, s, FSM_EV_HANDSHAKE_FAILED,
 			     FSM_R_HANDSHAKE_FAILED, true);

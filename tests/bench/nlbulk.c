@@ -5,6 +5,7 @@
  *
  *   nlbulk DEV COUNT [first-id N] [inner-base A.B.C.D] [key] [path IP:PORT]
  *          [socket-id N] [window N]
+ *   nlbulk DEV dump
  *
  * Session i (0 <= i < COUNT) gets id and peer id FIRST+i, one inner host
  * address INNER_BASE+i/32, and with `key` a primary key (key id 1, its own
@@ -21,6 +22,10 @@
  *   sessions=N requests=R errors=E seconds=S sessions_per_s=X
  *
  * and exits 1 if any request failed (the first few errors go to stderr).
+ * `nlbulk DEV dump` dumps the device's sessions (SESSION_GET with
+ * NLM_F_DUMP) and throws the messages away: the kernel's share of a dump,
+ * without any formatting.  Prints "dumped=N seconds=S".
+ *
  * Self-contained: raw netlink, only the uapi header.
  */
 #include <errno.h>
@@ -198,6 +203,46 @@ static uint16_t resolve_family(void)
 	exit(2);
 }
 
+static double now(void);
+
+static int dump(uint16_t family, uint32_t ifindex)
+{
+	static unsigned char rbuf[1 << 17];
+	unsigned long count = 0;
+	double t0 = now(), t1;
+	size_t m;
+
+	m = msg_start(family, JVPN_CMD_SESSION_GET, NLM_F_DUMP);
+	attr_u32(JVPN_A_IFINDEX, ifindex);
+	msg_end(m);
+	if (send(nl_fd, buf, buf_len, 0) < 0)
+		die("send");
+	for (;;) {
+		ssize_t n = recv(nl_fd, rbuf, sizeof(rbuf), 0);
+		struct nlmsghdr *h;
+		int len = n;
+
+		if (n < 0)
+			die("recv");
+		for (h = (void *)rbuf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto done;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				fprintf(stderr, "nlbulk: dump: %s\n", strerror(-e->error));
+				return 1;
+			}
+			if (h->nlmsg_type == family)
+				count++;
+		}
+	}
+done:
+	t1 = now();
+	printf("dumped=%lu seconds=%.3f\n", count, t1 - t0);
+	return 0;
+}
+
 static uint64_t rng_state;
 
 static uint64_t rng(void)
@@ -238,14 +283,15 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: nlbulk DEV COUNT [first-id N] [inner-base A.B.C.D] "
-			"[key] [path IP:PORT] [socket-id N] [window N]\n");
+			"[key] [path IP:PORT] [socket-id N] [window N]\n"
+			"       nlbulk DEV dump\n");
 		return 2;
 	}
 	ifindex = if_nametoindex(argv[1]);
 	if (!ifindex)
 		die(argv[1]);
 	count = strtoul(argv[2], NULL, 0);
-	for (int i = 3; i < argc; i++) {
+	for (int i = strcmp(argv[2], "dump") ? 3 : argc; i < argc; i++) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(k, "key")) {
@@ -299,6 +345,8 @@ int main(int argc, char **argv)
 	if (bind(nl_fd, (struct sockaddr *)&sa, sizeof(sa)))
 		die("bind");
 	family = resolve_family();
+	if (!strcmp(argv[2], "dump"))
+		return dump(family, ifindex);
 	rng_state = ((uint64_t)getpid() << 32) ^ (uint64_t)(now() * 1e9) ^ 0x9e3779b97f4a7c15ULL;
 
 	t0 = now();

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Replays the last HANDSHAKE_INIT captured in a pcap file.
+"""Replays the HANDSHAKE_INITs captured in a pcap file.
 
     hsreplay.py PCAP DEST_IP DEST_PORT
 
-Takes the last captured UDP payload that is a HANDSHAKE_INIT (first byte
-1, 148 bytes) and sends it unchanged to DEST_IP:DEST_PORT: the responder
-must refuse it as a replay (its timestamp equals the last one accepted).
-Pcap reading is udpsend.py's.
+Sends every captured UDP payload that is a HANDSHAKE_INIT (first byte 1,
+148 bytes), oldest first and unchanged, to DEST_IP:DEST_PORT.  The
+responder must refuse each: the last one it accepted as a replay (equal
+timestamp, HS_E_REPLAY), older ones as stale (HS_E_STALE).  Sending all
+of them keeps the test independent of which INIT was accepted last (a
+rekey may race with the end of the capture).  Pcap reading is
+udpsend.py's.
 """
 import os
 import socket
@@ -23,8 +26,9 @@ def main():
         sys.exit("no HANDSHAKE_INIT in %s" % path)
     fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.sendto(inits[-1], (dst, int(port)))
-    print("replayed INIT %d of %d" % (len(inits), len(inits)))
+    for p in inits:
+        s.sendto(p, (dst, int(port)))
+    print("replayed %d INITs" % len(inits))
 
 
 if __name__ == "__main__":

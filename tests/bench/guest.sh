@@ -1,0 +1,693 @@
+#!/bin/bash
+# tests/bench/guest.sh: jvpn's benchmarks, inside the guest (tools/vm/jvpn-vm).
+#
+#   guest.sh [--smoke] [SECTION...]   sections: dataplane profile failover scale
+#                                     (default: all four, in that order)
+#
+# One boot, one topology for every candidate (tests/guest/topo.sh, plus a
+# WireGuard tunnel over the same veth pair):
+#
+#   ns a                                         ns b
+#   u1 192.168.241.1  <------- veth ------->  u1 192.168.241.2   "veth"
+#   u2 192.168.242.1  <------- veth ------->  u2 192.168.242.2
+#   jvpn0 10.10.0.1 (UDP 51820 over u1)       jvpn0 10.10.0.2    "jvpn"
+#   wg0   10.20.0.1 (UDP 51830 over u1)       wg0   10.20.0.2    "wg"
+#
+# Every measurement is one TAP line ("ok N - dataplane tcp1 jvpn #2: 33.1
+# Mbit/s") and one row of $BENCH_OUT/results.tsv:
+#   section metric candidate rep value unit
+# Raw material (iperf3 JSON, ping logs, perf reports, /proc snapshots) goes
+# under $BENCH_OUT; tests/bench/report.py turns it all into
+# docs/benchmarks.md.  --smoke runs everything for about a second, with tiny
+# N: it checks that each benchmark runs and yields a number, nothing more.
+set -uo pipefail
+. "$JVPN_REPO/tests/guest/lib.sh"
+. "$JVPN_REPO/tests/guest/topo.sh"
+
+SMOKE=
+if [ "${1-}" = --smoke ]; then
+	SMOKE=1
+	shift
+fi
+SECTIONS=("$@")
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(dataplane profile failover scale)
+
+# Parameters (environment overrides; --smoke picks tiny ones).
+if [ -n "$SMOKE" ]; then
+	: "${BENCH_SECS:=1}" "${BENCH_REPS:=1}" "${BENCH_PINGS:=20}"
+	: "${BENCH_PERF_SECS:=1}" "${BENCH_PROFILE_LOADS:=tcp1}" "${BENCH_PROFILE_CANDS:=jvpn}"
+	: "${BENCH_CUTS:=1}" "${BENCH_WG_CUTS:=1}" "${BENCH_WG_HOLD:=1}"
+	: "${BENCH_SCALE:=100}" "${BENCH_SCALE_REPS:=1}" "${BENCH_CANDIDATES:=wg jvpn}"
+else
+	: "${BENCH_SECS:=3}" "${BENCH_REPS:=3}" "${BENCH_PINGS:=200}"
+	: "${BENCH_PERF_SECS:=4}" "${BENCH_PROFILE_LOADS:=tcp1 udp1400}" "${BENCH_PROFILE_CANDS:=jvpn wg}"
+	: "${BENCH_CUTS:=20}" "${BENCH_WG_CUTS:=10}" "${BENCH_WG_HOLD:=3}"
+	: "${BENCH_SCALE:=1 1000 10000 100000}" "${BENCH_SCALE_REPS:=3}"
+fi
+# The "1400-byte" UDP test: the largest payload that is not fragmented in
+# either tunnel at their default MTU of 1420 (1420 - 20 IPv4 - 8 UDP).
+: "${BENCH_UDP_LARGE:=1392}"
+: "${BENCH_UDP_SMALL:=64}"
+: "${BENCH_OUT:=${JVPN_RESULTS:-$TEST_TMP}/bench}"
+read -r -a CANDIDATES <<< "${BENCH_CANDIDATES:-veth wg jvpn}"
+NLBULK=${NLBULK:-$JVPN_REPO/build/bench/nlbulk}
+WG_PORT=51830
+KVER=$(uname -r)
+
+mkdir -p "$BENCH_OUT/raw" "$BENCH_OUT/profile"
+RESULTS=$BENCH_OUT/results.tsv
+: > "$RESULTS"
+: > "$BENCH_OUT/commands.txt"
+echo "# bench-results: $BENCH_OUT"
+
+dst_of() {
+	case $1 in
+	veth) echo 192.168.241.2 ;;
+	wg) echo 10.20.0.2 ;;
+	jvpn) echo 10.10.0.2 ;;
+	esac
+}
+
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+
+# record SECTION METRIC CANDIDATE REP VALUE UNIT: one TAP line, one TSV row.
+record() {
+	local sec=$1 metric=$2 cand=$3 rep=$4 val=$5 unit=$6
+	if [[ $val =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sec" "$metric" "$cand" "$rep" "$val" "$unit" >> "$RESULTS"
+		ok "$sec $metric $cand #$rep: $val $unit"
+	else
+		not_ok "$sec $metric $cand #$rep: no number" "got: ${val:-nothing}"
+	fi
+}
+
+# logcmd KEY CMD...: the exact command of each kind, once, for the report.
+declare -A _logged
+logcmd() {
+	local key=$1
+	shift
+	[ -n "${_logged[$key]-}" ] && return 0
+	_logged[$key]=1
+	printf '%s\t%s\n' "$key" "$*" >> "$BENCH_OUT/commands.txt"
+}
+
+# ------------------------------------------------------------------ setup
+
+bench_wg_tunnel() {
+	# lib.sh's wg_tunnel, on port $WG_PORT: 51820 is jvpn's in topo.sh.
+	local k1=$TEST_TMP/wg.a.key k2=$TEST_TMP/wg.b.key
+	modprobe wireguard || return 1
+	(umask 077 && wg genkey > "$k1" && wg genkey > "$k2") || return 1
+	WG_PUB_A=$(wg pubkey < "$k1") && WG_PUB_B=$(wg pubkey < "$k2") || return 1
+	ip -n a link add wg0 type wireguard &&
+		n a wg set wg0 listen-port $WG_PORT private-key "$k1" peer "$WG_PUB_B" \
+			endpoint 192.168.241.2:$WG_PORT allowed-ips 10.20.0.2/32 &&
+		ip -n a addr add 10.20.0.1/24 dev wg0 && ip -n a link set wg0 up &&
+		ip -n b link add wg0 type wireguard &&
+		n b wg set wg0 listen-port $WG_PORT private-key "$k2" peer "$WG_PUB_A" \
+			endpoint 192.168.241.1:$WG_PORT allowed-ips 10.20.0.1/32 &&
+		ip -n b addr add 10.20.0.2/24 dev wg0 && ip -n b link set wg0 up
+}
+
+setup() {
+	local t0
+	t0=$(now_us)
+	topo_up > "$TEST_TMP/topo.log" 2>&1 || { diag "$(tail -20 "$TEST_TMP/topo.log")"; return 1; }
+	bench_wg_tunnel || return 1
+	# A persistent iperf3 server in b serves every test (one at a time).
+	bg_run n b iperf3 -s -p 5201
+	wait_listen b 5201 || return 1
+	# First packets: WireGuard's handshake, neighbour resolution.
+	n a ping -c 1 -W 5 10.20.0.2 > /dev/null 2>&1
+	n a ping -c 1 -W 5 10.10.0.2 > /dev/null 2>&1
+	n a ping -c 1 -W 5 192.168.241.2 > /dev/null 2>&1
+	diag "setup took $((($(now_us) - t0) / 1000)) ms"
+}
+
+env_info() {
+	local f=$BENCH_OUT/guest-env.txt
+	{
+		echo "kernel	$(uname -r) ($(uname -v))"
+		echo "vcpus	$(nproc)"
+		echo "cpu	$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+		echo "memory	$(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+		echo "iperf3	$(iperf3 -v 2>/dev/null | head -n 1)"
+		echo "wireguard	module $(cat /sys/module/wireguard/version 2>/dev/null), $(wg --version 2>/dev/null)"
+		echo "jvpn	srcversion $(cat /sys/module/jvpn/srcversion 2>/dev/null)"
+		echo "perf	$(perf --version 2>/dev/null)"
+		echo "smoke	${SMOKE:-0}"
+		echo "params	secs=$BENCH_SECS reps=$BENCH_REPS pings=$BENCH_PINGS udp_small=$BENCH_UDP_SMALL udp_large=$BENCH_UDP_LARGE perf_secs=$BENCH_PERF_SECS cuts=$BENCH_CUTS wg_cuts=$BENCH_WG_CUTS scale=$BENCH_SCALE scale_reps=$BENCH_SCALE_REPS"
+		echo "mtu	jvpn0 $(cat /sys/class/net/jvpn0/mtu 2>/dev/null || ip -n a -o link show jvpn0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), wg0 $(ip -n a -o link show wg0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), u1 $(ip -n a -o link show u1 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
+	} > "$f"
+}
+
+# ------------------------------------------------------------ measurements
+
+# iperf_json OUT CAND ARGS...: one iperf3 client run from a to CAND's
+# address; the JSON lands in OUT.  One retry (the server can be a moment
+# late after the previous test).
+iperf_json() {
+	local out=$1 cand=$2 dst try
+	shift 2
+	dst=$(dst_of "$cand")
+	for try in 1 2; do
+		timeout $((BENCH_SECS + 30)) ip netns exec a iperf3 -c "$dst" -p 5201 \
+			--connect-timeout 5000 -J "$@" > "$out" 2> "$out.err" && return 0
+		sleep 1
+	done
+	diag "iperf3 to $dst $* failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(head -c 300 "$out.err")"
+	return 1
+}
+
+tcp_test() {
+	local cand=$1 rep=$2 streams=$3 metric=tcp$3 out mbps
+	out=$BENCH_OUT/raw/$metric-$cand-$rep.json
+	logcmd "$metric" ip netns exec a iperf3 -c "$(dst_of "$cand")" -p 5201 -J -t "$BENCH_SECS" -P "$streams"
+	if iperf_json "$out" "$cand" -t "$BENCH_SECS" -P "$streams"; then
+		mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6 * 100 | round / 100' "$out")
+	fi
+	record dataplane "$metric" "$cand" "$rep" "${mbps-}" Mbit/s
+}
+
+udp_test() {
+	local cand=$1 rep=$2 len=$3 name=$4 out vals pps loss sent
+	out=$BENCH_OUT/raw/$name-$cand-$rep.json
+	logcmd "$name" ip netns exec a iperf3 -c "$(dst_of "$cand")" -p 5201 -J -t "$BENCH_SECS" -u -b 0 -l "$len"
+	if iperf_json "$out" "$cand" -t "$BENCH_SECS" -u -b 0 -l "$len"; then
+		# Received packets per second: sent minus lost (the server's count,
+		# returned to the client), over the test time.
+		vals=$(jq -r '.end.sum as $s | [(($s.packets - $s.lost_packets) / $s.seconds | round),
+			($s.lost_percent * 10 | round / 10), ($s.packets / $s.seconds | round)] | @tsv' "$out")
+		read -r pps loss sent <<< "$vals"
+	fi
+	record dataplane "${name}_pps" "$cand" "$rep" "${pps-}" pps
+	record dataplane "${name}_loss" "$cand" "$rep" "${loss-}" %
+	record dataplane "${name}_sent_pps" "$cand" "$rep" "${sent-}" pps
+}
+
+# ping_rtts FILE: "median p99 sent received" of a ping log (nearest rank).
+ping_rtts() {
+	awk '/time=/ { sub(/.*time=/, ""); sub(/ ms.*/, ""); v[++n] = $0 + 0 }
+	     / packets transmitted/ { sent = $1; recv = $4 }
+	     END {
+		if (!n) { print "NA NA " sent + 0 " " recv + 0; exit }
+		# insertion sort: a few hundred values at most
+		for (i = 2; i <= n; i++) { x = v[i]; j = i - 1
+			while (j > 0 && v[j] > x) { v[j + 1] = v[j]; j-- } v[j + 1] = x }
+		m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		r = int(0.99 * n + 0.999999); if (r < 1) r = 1; if (r > n) r = n
+		printf "%.3f %.3f %d %d\n", m, v[r], sent, recv }' "$1"
+}
+
+ping_test() {
+	local cand=$1 rep=$2 mode=$3 out dst lpid= p50 p99 sent recv
+	dst=$(dst_of "$cand")
+	out=$BENCH_OUT/raw/ping_$mode-$cand-$rep.txt
+	if [ "$mode" = load ]; then
+		# A single TCP stream through the same candidate, already running.
+		timeout $((BENCH_PINGS / 100 + 40)) ip netns exec a iperf3 -c "$dst" -p 5201 \
+			--connect-timeout 5000 -t $((BENCH_PINGS / 100 + 2)) -J \
+			> "$BENCH_OUT/raw/ping_load_iperf-$cand-$rep.json" 2>&1 &
+		lpid=$!
+		logcmd ping_load_bg ip netns exec a iperf3 -c "$dst" -p 5201 -t $((BENCH_PINGS / 100 + 2)) -J
+		sleep 1
+	fi
+	logcmd "ping_$mode" ip netns exec a ping -n -i 0.01 -c "$BENCH_PINGS" -W 1 "$dst"
+	ip netns exec a ping -n -i 0.01 -c "$BENCH_PINGS" -W 1 "$dst" > "$out" 2>&1
+	[ -z "$lpid" ] || wait "$lpid"
+	read -r p50 p99 sent recv < <(ping_rtts "$out")
+	record dataplane "ping_${mode}_p50" "$cand" "$rep" "$p50" ms
+	record dataplane "ping_${mode}_p99" "$cand" "$rep" "$p99" ms
+	record dataplane "ping_${mode}_loss" "$cand" "$rep" \
+		"$(awk -v s="$sent" -v r="$recv" 'BEGIN { printf "%.1f", s ? (s - r) * 100 / s : 100 }')" %
+}
+
+section_dataplane() {
+	local rep cand t0
+	diag "data plane: ${CANDIDATES[*]} alternating, $BENCH_REPS repetitions, ${BENCH_SECS}s per run"
+	t0=$(now_us)
+	for ((rep = 1; rep <= BENCH_REPS; rep++)); do
+		for cand in "${CANDIDATES[@]}"; do tcp_test "$cand" "$rep" 1; done
+		for cand in "${CANDIDATES[@]}"; do tcp_test "$cand" "$rep" 4; done
+		for cand in "${CANDIDATES[@]}"; do udp_test "$cand" "$rep" "$BENCH_UDP_SMALL" udp64; done
+		for cand in "${CANDIDATES[@]}"; do udp_test "$cand" "$rep" "$BENCH_UDP_LARGE" udp1400; done
+		for cand in "${CANDIDATES[@]}"; do ping_test "$cand" "$rep" idle; done
+		for cand in "${CANDIDATES[@]}"; do ping_test "$cand" "$rep" load; done
+	done
+	diag "data plane took $((($(now_us) - t0) / 1000000)) s"
+}
+
+# ----------------------------------------------------------------- profile
+
+# cpu_snapshot: "cpuN user nice system idle iowait irq softirq" per CPU.
+cpu_snapshot() { grep '^cpu[0-9]' /proc/stat; }
+
+# cpu_busy BEFORE AFTER: per CPU, the share of time in user, system,
+# softirq and idle (percent), as "cpu0 usr=.. sys=.. soft=.. idle=..".
+cpu_busy() {
+	awk 'NR == FNR { for (i = 2; i <= 9; i++) b[$1, i] = $i; next }
+	     { t = 0; for (i = 2; i <= 9; i++) { d[i] = $i - b[$1, i]; t += d[i] }
+	       if (t <= 0) t = 1
+	       printf "%s usr=%.0f sys=%.0f irq=%.0f soft=%.0f idle=%.0f\n", $1,
+		(d[2] + d[3]) * 100 / t, d[4] * 100 / t, d[7] * 100 / t, d[8] * 100 / t,
+		(d[5] + d[6]) * 100 / t }' "$1" "$2"
+}
+
+# perf_ns CMD...: perf in a private mount namespace with an empty
+# /lib/modules/$KVER: otherwise perf walks the whole module tree over 9p
+# (about 20 s under TCG) to map module names to files; symbols come from
+# /proc/kallsyms either way.
+perf_ns() {
+	unshare -m sh -c 'mount -t tmpfs none "/lib/modules/$1" && shift && exec "$@"' \
+		perf_ns "$KVER" "$@"
+}
+
+profile_one() {
+	local cand=$1 load=$2 base=$BENCH_OUT/profile/$1-$2 args lpid secs s0 s1 mbps
+	local data=$TEST_TMP/perf-$1-$2.data
+	case $load in
+	tcp1) args=(-t) ;;
+	udp1400) args=(-u -b 0 -l "$BENCH_UDP_LARGE" -t) ;;
+	*) return 1 ;;
+	esac
+	secs=$((BENCH_PERF_SECS + 4))
+	timeout $((secs + 40)) ip netns exec a iperf3 -c "$(dst_of "$cand")" -p 5201 \
+		--connect-timeout 5000 -J "${args[@]}" "$secs" > "$base.iperf.json" 2>&1 &
+	lpid=$!
+	sleep 1.5
+	cpu_snapshot > "$base.stat0"
+	cp /proc/softirqs "$base.softirqs0"
+	s0=$(now_us)
+	logcmd profile_record perf record -e cpu-clock -F 999 -a -g -o perf.data -- sleep "$BENCH_PERF_SECS"
+	perf_ns perf record -e cpu-clock -F 999 -a -g -o "$data" -- sleep "$BENCH_PERF_SECS" \
+		> "$base.record.log" 2>&1
+	s1=$(now_us)
+	cpu_snapshot > "$base.stat1"
+	cp /proc/softirqs "$base.softirqs1"
+	wait "$lpid"
+	cpu_busy "$base.stat0" "$base.stat1" > "$base.cpu.txt"
+	diag "profile $cand $load: perf record took $(((s1 - s0) / 1000)) ms" "$(cat "$base.cpu.txt")"
+	if [ "$load" = tcp1 ]; then
+		mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6 * 100 | round / 100' "$base.iperf.json" 2>/dev/null)
+		record profile "${load}_under_perf" "$cand" 1 "$mbps" Mbit/s
+	else
+		mbps=$(jq -r '.end.sum as $s | ($s.packets - $s.lost_packets) / $s.seconds | round' "$base.iperf.json" 2>/dev/null)
+		record profile "${load}_under_perf" "$cand" 1 "$mbps" pps
+	fi
+	# Reports: self time per symbol, inclusive (children) time per symbol.
+	logcmd profile_report_self perf report -i perf.data --stdio --no-children -g none --sort dso,sym --percent-limit 0.3
+	perf_ns perf report -i "$data" --stdio --no-children -g none \
+		--sort dso,sym --percent-limit 0.3 > "$base.self.txt" 2> /dev/null
+	logcmd profile_report_children perf report -i perf.data --stdio --children -g none --sort sym --percent-limit 1
+	perf_ns perf report -i "$data" --stdio --children -g none \
+		--sort sym --percent-limit 1 > "$base.children.txt" 2> /dev/null
+	local samples
+	samples=$(sed -n 's/^# Samples: *\([0-9.]*[KM]*\).*/\1/p' "$base.self.txt" | head -n 1)
+	record profile "${load}_samples" "$cand" 1 "$(awk -v s="$samples" 'BEGIN { m = 1
+		if (s ~ /K$/) m = 1000; if (s ~ /M$/) m = 1000000; printf "%d", s * m }')" samples
+	rm -f "$data"
+}
+
+section_profile() {
+	local load cand
+	if ! command -v perf > /dev/null; then
+		skip "profile" "perf not installed (linux-perf)"
+		return 0
+	fi
+	for load in $BENCH_PROFILE_LOADS; do
+		for cand in $BENCH_PROFILE_CANDS; do
+			profile_one "$cand" "$load"
+		done
+	done
+}
+
+# ---------------------------------------------------------------- failover
+
+# The stand-in controller of tests/demo/guest.sh, trimmed for speed (every
+# program start costs 0.1-0.3 s under TCG): events are parsed with bash,
+# the state_version is carried over from activate's output, and the
+# target is the other IPv4 path (1 <-> 2) of the one reported silent.
+# After a switch it ignores PATH_SILENT for a second, like the demo, so
+# the peer has time to follow.  Each line it logs starts with the time in
+# microseconds.
+fo_controller() {
+	local ns=$1 log=$2 sid v line ev path hold=0 nv t re_v
+	sid=$(session_id "$ns")
+	re_v='"state_version": *([0-9]+)'
+	[[ $(jctl "$ns" -j session show jvpn0 id "$sid") =~ $re_v ]] && v=${BASH_REMATCH[1]}
+	local re_ev='"event": *"([a-z_]+)"' re_path='"path_id": *([0-9]+)'
+	local re_sess='"session_id": *([0-9]+)'
+	echo "$(now_us) ready $v" >> "$log"
+	while IFS= read -r line; do
+		t=$(now_us)
+		[[ $line =~ $re_ev ]] || continue
+		ev=${BASH_REMATCH[1]}
+		path=-
+		[[ $line =~ $re_path ]] && path=${BASH_REMATCH[1]}
+		[[ $line =~ $re_sess ]] && [ "${BASH_REMATCH[1]}" != "$sid" ] && continue
+		echo "$t event $ev $path" >> "$log"
+		[ "$ev" = path_silent ] && [[ $path == [12] ]] || continue
+		if [ "$t" -lt "$hold" ]; then
+			echo "$t cooldown" >> "$log"
+			continue
+		fi
+		if ! nv=$(jctl "$ns" path activate jvpn0 session "$sid" path $((3 - path)) \
+			expect-version "$v" 2> /dev/null); then
+			# Someone else moved it: read the version and try once more.
+			[[ $(jctl "$ns" -j session show jvpn0 id "$sid") =~ $re_v ]] &&
+				v=${BASH_REMATCH[1]}
+			nv=$(jctl "$ns" path activate jvpn0 session "$sid" path $((3 - path)) \
+				expect-version "$v" 2> /dev/null) || {
+				echo "$(now_us) switch-failed $((3 - path))" >> "$log"
+				continue
+			}
+		fi
+		v=$nv
+		echo "$(now_us) switched $((3 - path)) $v" >> "$log"
+		hold=$(($(now_us) + 1000000))
+	done
+}
+
+# ping -D timestamps of replies: "epoch_us seq" per line.
+ping_replies() {
+	awk '/bytes from/ && /icmp_seq=/ { t = $1; gsub(/[\[\]]/, "", t); split(t, p, ".")
+		us = p[1] * 1000000 + substr(p[2] "000000", 1, 6); s = $0
+		sub(/.*icmp_seq=/, "", s); sub(/ .*/, "", s); printf "%.0f %s\n", us, s }' "$1"
+}
+
+# gaps PINGLOG CUTS: for each cut time (us) in CUTS, "gap_ms lost": the
+# longest silence between two consecutive replies from 100 ms before the
+# cut to the next cut (or 5 s after it), and the number of echo requests in
+# that silence that never got a reply.
+gaps() {
+	ping_replies "$1" | awk -v cuts="$2" 'BEGIN { nc = split(cuts, c, " ") }
+		{ t[++n] = $1; s[n] = $2 }
+		END { for (k = 1; k <= nc; k++) {
+			lo = c[k] - 100000; hi = (k < nc) ? c[k + 1] : c[k] + 5000000
+			best = -1
+			for (i = 2; i <= n; i++) {
+				if (t[i] < lo || t[i - 1] > hi) continue
+				if (t[i] - t[i - 1] > best) { best = t[i] - t[i - 1]; lost = s[i] - s[i - 1] - 1 }
+			}
+			if (best < 0) print "NA NA"; else printf "%.1f %d\n", best / 1000, lost } }'
+}
+
+# wait_log FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching.
+wait_log() {
+	local i n
+	for ((i = 0; i < $4 * 10; i++)); do
+		n=0
+		[ -f "$1" ] && n=$(grep -c -- "$2" "$1")
+		[ "$n" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ctl_times LOG T END: "detect_ms switched_ms" of the first PATH_SILENT
+# and the first finished switch in a controller log between T and END
+# (NA: none), counted from T.
+ctl_times() {
+	awk -v t="$2" -v e="$3" '$1 >= t + 0 && $1 < e + 0 && $2 == "event" && $3 == "path_silent" && !d { d = $1 }
+		$1 >= t + 0 && $1 < e + 0 && $2 == "switched" && !s { s = $1 }
+		END { printf "%s %s\n", d ? sprintf("%.1f", (d - t) / 1000) : "NA",
+			s ? sprintf("%.1f", (s - t) / 1000) : "NA" }' "$1"
+}
+
+# switches_since T FILE...: how many of FILE have a "switched" line at or
+# after T (bash only: no program start in a polling loop).
+switches_since() {
+	local t=$1 f ts kw rest n=0
+	shift
+	for f in "$@"; do
+		while read -r ts kw rest; do
+			if [ "$kw" = switched ] && [ "$ts" -ge "$t" ]; then
+				n=$((n + 1))
+				break
+			fi
+		done < "$f"
+	done
+	echo "$n"
+}
+
+# fo_cut MODE cut|restore PATH: "down" takes link uPATH down on both ends
+# (the demo's cut); "drop" keeps the links up and drops everything leaving
+# uPATH on both ends (netem loss 100%): a failure somewhere on the path,
+# the local routes stay.  a's end first: traffic stops once it is done,
+# and CUT_US is set to that moment.
+fo_cut() {
+	local ns
+	for ns in a b; do
+		case $1-$2 in
+		down-cut) ip -n "$ns" link set "u$3" down ;;
+		down-restore) ip -n "$ns" link set "u$3" up ;;
+		drop-cut) n "$ns" tc qdisc add dev "u$3" root netem loss 100% ;;
+		drop-restore) n "$ns" tc qdisc del dev "u$3" root ;;
+		esac
+		[ "$ns" = a ] && CUT_US=$(now_us)
+	done
+}
+
+# last_active FILE DEFAULT: the path of the last "switched" line in a
+# controller log (bash only).
+last_active() {
+	local ts kw p rest a=$2
+	while read -r ts kw p rest; do
+		[ "$kw" = switched ] && a=$p
+	done < "$1"
+	echo "$a"
+}
+
+# fo_run CUTS MODE...: for each MODE, CUTS cuts of the active path, with
+# the controllers running and a 10 ms ping from a to b through the tunnel.
+fo_run() {
+	local count=$1 logs=$BENCH_OUT/raw i p pa pb t ns pid_ping mode
+	local mon_pids=() gap lost det sw seconds modes=("${@:2}") all=() tags=() j
+	for ns in a b; do
+		: > "$logs/fo-ctl-$ns.log"
+		ip netns exec "$ns" "$JVPNCTL" -j monitor jvpn0 2> /dev/null \
+			> >(fo_controller "$ns" "$logs/fo-ctl-$ns.log") &
+		mon_pids+=($!)
+	done
+	wait_log "$logs/fo-ctl-a.log" ready 1 10
+	wait_log "$logs/fo-ctl-b.log" ready 1 10
+	seconds=$((count * ${#modes[@]} * 8 + 10))
+	: > "$logs/fo-cuts.log"
+	logcmd "failover_ping" ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.10.0.2
+	ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.10.0.2 > "$logs/fo-ping.txt" 2>&1 &
+	pid_ping=$!
+	sleep 1
+	for mode in "${modes[@]}"; do
+		for ((i = 1; i <= count; i++)); do
+			# Both ends on the same path before the cut (a link-down cut can
+			# leave them apart, see the report).
+			pa=$(last_active "$logs/fo-ctl-a.log" 1)
+			pb=$(last_active "$logs/fo-ctl-b.log" 1)
+			if [ "$pa" != "$pb" ]; then
+				activate b "$pa" 2> /dev/null
+				echo "$(now_us) switched $pa realigned" >> "$logs/fo-ctl-b.log"
+			fi
+			sleep 0.3
+			p=$pa
+			fo_cut "$mode" cut "$p"
+			t=$CUT_US
+			all+=("$t")
+			tags+=("$mode $i")
+			echo "$t cut $mode u$p" >> "$logs/fo-cuts.log"
+			# Until both ends have switched (at most 3 s), then traffic on
+			# the new path for a moment.
+			while [ "$(switches_since "$t" "$logs/fo-ctl-a.log" "$logs/fo-ctl-b.log")" -lt 2 ] &&
+				[ "$(now_us)" -lt $((t + 3000000)) ]; do
+				sleep 0.1
+			done
+			sleep 0.5
+			fo_cut "$mode" restore "$p"
+			sleep 0.7
+		done
+	done
+	kill "$pid_ping" 2> /dev/null
+	wait "$pid_ping" 2> /dev/null
+	kill "${mon_pids[@]}" 2> /dev/null
+	wait "${mon_pids[@]}" 2> /dev/null
+	j=0
+	all+=($(($(now_us) + 1000000)))
+	while read -r gap lost; do
+		t=${all[j]}
+		read -r mode i <<< "${tags[j]}"
+		j=$((j + 1))
+		record failover "${mode}_outage" jvpn "$i" "$gap" ms
+		record failover "${mode}_lost_pings" jvpn "$i" "$lost" pings
+		for ns in a b; do
+			read -r det sw < <(ctl_times "$logs/fo-ctl-$ns.log" "$t" "${all[j]}")
+			if [ "$sw" = NA ]; then
+				record failover "${mode}_switched_$ns" jvpn "$i" 0 bool
+			else
+				record failover "${mode}_switched_$ns" jvpn "$i" 1 bool
+				record failover "${mode}_detect_$ns" jvpn "$i" "$det" ms
+				record failover "${mode}_switch_done_$ns" jvpn "$i" "$sw" ms
+			fi
+		done
+	done < <(gaps "$logs/fo-ping.txt" "${all[*]:0:${#tags[@]}}")
+	for ns in a b; do
+		jctl "$ns" -j session show jvpn0 id "$(session_id "$ns")" > "$logs/fo-session-$ns.json"
+	done
+}
+
+fo_wg() {
+	local logs=$BENCH_OUT/raw i t cuts=() pid_ping seconds gap lost
+	# WireGuard, the same cut of u1.  WireGuard has one endpoint per peer
+	# and no signal that it stopped working: (1) nothing is done: it waits
+	# for the link; (2) a script that knows of the cut at once points a's
+	# endpoint at b's u2 address; b follows by roaming (it answers to where
+	# the last authenticated packet came from).
+	seconds=$((BENCH_WG_HOLD + BENCH_WG_CUTS * 3 + 6))
+	logcmd failover_wg_ping ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.20.0.2
+	ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.20.0.2 > "$logs/fo-wg-ping.txt" 2>&1 &
+	pid_ping=$!
+	sleep 1
+	fo_cut down cut 1
+	cuts+=("$CUT_US")
+	sleep "$BENCH_WG_HOLD"
+	fo_cut down restore 1
+	sleep 1.5
+	logcmd failover_wg_switch ip netns exec a wg set wg0 peer "<b's public key>" endpoint 192.168.242.2:$WG_PORT
+	for ((i = 1; i <= BENCH_WG_CUTS; i++)); do
+		fo_cut down cut 1
+		cuts+=("$CUT_US")
+		n a wg set wg0 peer "$WG_PUB_B" endpoint 192.168.242.2:$WG_PORT
+		sleep 1
+		fo_cut down restore 1
+		n a wg set wg0 peer "$WG_PUB_B" endpoint 192.168.241.2:$WG_PORT
+		sleep 1
+	done
+	kill "$pid_ping" 2> /dev/null
+	wait "$pid_ping" 2> /dev/null
+	i=0
+	while read -r gap lost; do
+		if [ "$i" -eq 0 ]; then
+			record failover wg_noaction_outage wg 1 "$gap" ms
+			record failover wg_noaction_hold wg 1 "$((BENCH_WG_HOLD * 1000))" ms
+		else
+			record failover wg_oracle_outage wg "$i" "$gap" ms
+			record failover wg_oracle_lost_pings wg "$i" "$lost" pings
+		fi
+		i=$((i + 1))
+	done < <(gaps "$logs/fo-wg-ping.txt" "${cuts[*]}")
+}
+
+section_failover() {
+	local ns
+	# Fast detection, as in the demo: silent after 200 ms, keepalives 50 ms.
+	for ns in a b; do
+		jctl "$ns" dev set jvpn0 silent-ms 200 keepalive-ms 50 > /dev/null || return 1
+	done
+	logcmd failover_dev_set jvpnctl dev set jvpn0 silent-ms 200 keepalive-ms 50
+	activate_both 1 2> /dev/null
+	modprobe sch_netem 2> /dev/null
+	fo_run "$BENCH_CUTS" drop down
+	for ns in a b; do
+		jctl "$ns" dev set jvpn0 silent-ms 1000 keepalive-ms 250 > /dev/null
+	done
+	sleep 0.5
+	activate_both 1 2> /dev/null
+	fo_wg
+}
+
+# ------------------------------------------------------------------- scale
+
+ip_of() {
+	local v=$(($1))
+	echo "$((v >> 24 & 255)).$((v >> 16 & 255)).$((v >> 8 & 255)).$((v & 255))"
+}
+
+meminfo_snap() {
+	awk '/^(MemAvailable|MemFree|Slab|SUnreclaim|Percpu|VmallocUsed):/ { sub(/:/, "", $1); print $1, $2 }' /proc/meminfo
+}
+
+# slab_bytes FILE: "cache bytes" (active objects x object size) per cache.
+slab_snap() {
+	[ -r /proc/slabinfo ] || return 0
+	awk 'NR > 2 { print $1, $2 * $4, $2 }' /proc/slabinfo
+}
+
+scale_measure() {
+	local N=$1 rep out mbps t0 t1 dumped
+	for ((rep = 1; rep <= BENCH_SCALE_REPS; rep++)); do
+		out=$BENCH_OUT/raw/scale-tcp1-$N-$rep.json
+		mbps=
+		if iperf_json "$out" jvpn -t "$BENCH_SECS"; then
+			mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6 * 100 | round / 100' "$out")
+		fi
+		record scale tcp1 "$N" "$rep" "$mbps" Mbit/s
+	done
+	# A full dump: jvpnctl with JSON output, and the kernel's part alone.
+	t0=$(now_us)
+	jctl a -j session show jvpn0 > /dev/null
+	t1=$(now_us)
+	logcmd scale_dump ip netns exec a jvpnctl -j session show jvpn0 ">" /dev/null
+	record scale dump_jvpnctl_json "$N" 1 "$(((t1 - t0) / 1000))" ms
+	dumped=$(ip netns exec a "$NLBULK" jvpn0 dump)
+	logcmd scale_dump_raw ip netns exec a nlbulk jvpn0 dump
+	local cnt=NA secs=NA
+	if [[ $dumped =~ dumped=([0-9]+)\ seconds=([0-9.]+) ]]; then
+		cnt=${BASH_REMATCH[1]}
+		secs=$(awk -v s="${BASH_REMATCH[2]}" 'BEGIN { printf "%.0f", s * 1000 }')
+	else
+		diag "nlbulk dump: $dumped"
+	fi
+	record scale dump_raw "$N" 1 "$secs" ms
+	record scale dump_count "$N" 1 "$cnt" sessions
+	record scale n_sessions "$N" 1 "$(jctl a -j dev show jvpn0 | jq -r '.. | .n_sessions? // empty' | head -n 1)" sessions
+}
+
+section_scale() {
+	local N cur=1 add line max=1 base=$((0x0a800001)) key
+	[ -x "$NLBULK" ] || { not_ok "scale: $NLBULK missing (tests/bench/run.sh builds it)"; return 1; }
+	for N in $BENCH_SCALE; do [ "$N" -gt "$max" ] && max=$N; done
+	jctl a dev set jvpn0 max-sessions $((max + 16)) > /dev/null || return 1
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	meminfo_snap > "$BENCH_OUT/raw/scale-meminfo-1.txt"
+	slab_snap > "$BENCH_OUT/raw/scale-slab-1.txt"
+	for N in $BENCH_SCALE; do
+		if [ "$N" -gt "$cur" ]; then
+			add=$((N - cur))
+			logcmd scale_install ip netns exec a nlbulk jvpn0 "$add" first-id 100000 inner-base 10.128.0.1 key path 192.168.241.2:51820 window 192
+			line=$(ip netns exec a "$NLBULK" jvpn0 "$add" first-id $((100000 + cur - 1)) \
+				inner-base "$(ip_of $((base + cur - 1)))" key path 192.168.241.2:51820 window 192 2>&1)
+			diag "install $cur -> $N: $line"
+			local secs=NA rate=NA
+			if [[ $line =~ seconds=([0-9.]+)\ sessions_per_s=([0-9]+) ]]; then
+				secs=${BASH_REMATCH[1]} rate=${BASH_REMATCH[2]}
+			fi
+			record scale install_rate "$N" 1 "$rate" sessions/s
+			record scale install_seconds "$N" 1 "$secs" s
+			[[ $line =~ errors=0 ]] || not_ok "scale: install errors at N=$N" "$line"
+			cur=$N
+			sync
+			echo 3 > /proc/sys/vm/drop_caches
+			meminfo_snap > "$BENCH_OUT/raw/scale-meminfo-$N.txt"
+			slab_snap > "$BENCH_OUT/raw/scale-slab-$N.txt"
+			for key in MemAvailable Slab Percpu VmallocUsed; do
+				record scale "mem_${key}_per_session" "$N" 1 "$(awk -v k="$key" -v n=$((N - 1)) '
+					FNR == NR { b[$1] = $2; next } $1 == k {
+					d = (k == "MemAvailable") ? b[k] - $2 : $2 - b[k]
+					printf "%.0f", d * 1024 / n }' "$BENCH_OUT/raw/scale-meminfo-1.txt" "$BENCH_OUT/raw/scale-meminfo-$N.txt")" B
+			done
+		fi
+		scale_measure "$N"
+	done
+}
+
+# -------------------------------------------------------------------- main
+
+if ! setup; then
+	bail_out "setup failed"
+fi
+env_info
+for s in "${SECTIONS[@]}"; do
+	t0=$(now_us)
+	"section_$s" || not_ok "section $s stopped early"
+	echo "$s	$((($(now_us) - t0) / 1000000))" >> "$BENCH_OUT/durations.txt"
+done
+tap_done
