@@ -264,6 +264,7 @@ static void adopt_one(struct jvpnd *d, const struct kernel_session *ks,
 		sess_key_swap(d, s);
 	}
 	sess_arm_rekey(d, s, ks->key_age_ms[0]);
+	roam_session_up(d, s);
 	d->adopted++;
 	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_SESSION_CREATED, ks->id,
 		    (struct audit_kv[]){

@@ -23,9 +23,26 @@ static void on_path_event(struct jvpnd *d, struct session *s,
 	}
 }
 
-static void on_session_event(struct jvpnd *d, uint32_t type,
-			     struct session *s)
+static void on_unknown_source(struct jvpnd *d, struct session *s,
+			      struct nlattr **tb)
 {
+	struct hs_source src;
+
+	if (!tb[JVPN_A_SOCKET_ID] || !tb[JVPN_A_PATH_REMOTE_IP] ||
+	    !tb[JVPN_A_PATH_REMOTE_PORT] ||
+	    hs_source_set(&src, nla_data(tb[JVPN_A_PATH_REMOTE_IP]),
+			  (size_t)nla_len(tb[JVPN_A_PATH_REMOTE_IP]),
+			  nla_get_u16(tb[JVPN_A_PATH_REMOTE_PORT])))
+		return;
+	roam_unknown_source(d, s, nla_get_u32(tb[JVPN_A_SOCKET_ID]), &src);
+}
+
+static void on_session_event(struct jvpnd *d, uint32_t type,
+			     struct session *s, struct nlattr **tb)
+{
+	uint32_t path_id = tb[JVPN_A_PATH_ID] ?
+			   nla_get_u32(tb[JVPN_A_PATH_ID]) : 0;
+
 	switch (type) {
 	case JVPN_EVENT_KEY_LIMIT:
 		if (s->role == ROLE_INITIATOR)
@@ -43,16 +60,21 @@ static void on_session_event(struct jvpnd *d, uint32_t type,
 			     FSM_R_INTERNAL_INCONSISTENCY, false);
 		break;
 	case JVPN_EVENT_PATH_SILENT:
+		if (path_id && path_id != s->active_path)
+			break;	/* a path we already left */
 		on_path_event(d, s, FSM_EV_PATH_SILENT);
+		roam_path_silent(d, s, path_id);
 		break;
 	case JVPN_EVENT_PATH_ALIVE:
 		on_path_event(d, s, FSM_EV_PATH_ALIVE);
+		roam_path_alive(d, s);
 		break;
 	case JVPN_EVENT_UNKNOWN_SOURCE:
 		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
 			    &(struct audit_kv){ .key = "what",
 						.type = AUDIT_KV_STR,
 						.s = "unknown_source" }, 1);
+		on_unknown_source(d, s, tb);
 		break;
 	default:
 		break;
@@ -96,7 +118,7 @@ static int on_event(uint8_t cmd, struct nlattr **tb, void *arg)
 	s = tb[JVPN_A_SESSION_ID] ?
 	    session_find(&d->st, nla_get_u32(tb[JVPN_A_SESSION_ID])) : NULL;
 	if (s)
-		on_session_event(d, nla_get_u32(tb[JVPN_A_EVENT_TYPE]), s);
+		on_session_event(d, nla_get_u32(tb[JVPN_A_EVENT_TYPE]), s, tb);
 	return 0;
 }
 

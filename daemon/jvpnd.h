@@ -30,6 +30,8 @@
 #include "peer.h"
 #include "ratelimit.h"
 #include "session.h"
+#include "reattach.h"
+#include "store.h"
 
 #ifndef JVPN_VERSION
 #define JVPN_VERSION "0.1.0"
@@ -45,6 +47,8 @@
 /* Initiator sessions check their key's age and packet count this often. */
 #define JVPND_REKEY_POLL_MS	5000ULL
 /* Per-source initiation limiter: sources tracked, INITs per second. */
+/* Lowest passive keepalive interval jvpnd sets (the kernel takes >= 10). */
+#define JVPND_KEEPALIVE_MIN_MS	10
 #define JVPND_SRC_TABLE		4096
 #define JVPND_SRC_RATE		10
 #define JVPND_SRC_BURST		20
@@ -67,6 +71,8 @@ struct jvpnd_stats {
 	uint64_t kernel_errors;
 	uint64_t state_save_errors;
 	uint64_t timers_refused;	/* timer heap full */
+	uint64_t ra_refused;		/* reattach/probe messages refused */
+	uint64_t ra_switches;		/* committed path switches */
 };
 
 struct jvpnd {
@@ -94,6 +100,11 @@ struct jvpnd {
 	uint64_t start_ms;
 	unsigned int adopted;
 	struct jvpnd_stats stats;
+	/* Reattach (roam.c). */
+	struct ra_server ra_srv;
+	struct store_mem store;
+	bool roam_ready;
+	struct loop_timer ra_expire_timer;
 };
 
 /* ---- audit helpers (lifecycle.c) --------------------------------------- */
@@ -140,6 +151,30 @@ void proto_sock_readable(uint32_t events, void *arg);
 void proto_initiate(struct jvpnd *d, struct peer *p, bool rekey);
 void proto_setup_peer(struct jvpnd *d, struct peer *p);
 const char *proto_hs_err_name(int err);
+
+/* Adds a kernel path (remote via sock) to s; the first becomes active. */
+int sess_add_path(struct jvpnd *d, struct session *s,
+		  const struct sockaddr *remote, struct net_sock *sock);
+
+/* ---- roam.c ------------------------------------------------------------ */
+
+int roam_init(struct jvpnd *d);
+void roam_destroy(struct jvpnd *d);
+/* Session ATTACHED (handshake or adoption): reattach state, candidates. */
+void roam_session_up(struct jvpnd *d, struct session *s);
+/* Before a session is freed. */
+void roam_session_down(struct jvpnd *d, struct session *s);
+/* The reattach key changed (rekey). */
+void roam_rekey(struct session *s);
+/* REATTACH_* and PROBE* messages from a socket. */
+void roam_rx(struct jvpnd *d, struct net_sock *sock, const uint8_t *buf,
+	     size_t len, const struct sockaddr_storage *from,
+	     const struct net_pktinfo *dst);
+/* Kernel events. */
+void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id);
+void roam_path_alive(struct jvpnd *d, struct session *s);
+void roam_unknown_source(struct jvpnd *d, struct session *s,
+			 uint32_t sock_id, const struct hs_source *src);
 
 /* ---- adopt.c ----------------------------------------------------------- */
 

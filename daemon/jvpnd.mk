@@ -5,10 +5,12 @@
 # $(BUILD)/jvpnd is installed; $(BUILD)/san/jvpnd is an ASan/UBSan build
 # for guest tests (JVPND=build/san/jvpnd).
 
+# The reattach layer (daemon/reattach.mk lists it too, for its tests).
+REATTACH_SRCS_JVPND := daemon/reattach.c daemon/store.c
 JVPND_SRCS := daemon/main.c daemon/loop.c daemon/kernel.c daemon/net.c \
 	daemon/session.c daemon/peer.c daemon/events.c daemon/control.c \
 	daemon/state.c daemon/proto.c daemon/lifecycle.c daemon/adopt.c \
-	daemon/jsonl.c
+	daemon/jsonl.c daemon/roam.c $(REATTACH_SRCS_JVPND)
 JVPND_OBJS := $(JVPND_SRCS:%.c=$(BUILD)/%.o)
 JVPND_SAN_OBJS := $(JVPND_SRCS:%.c=$(BUILD)/san/%.o)
 JVPND_LIBS := $(NL_LIBS) $(SODIUM_LIBS) $(MNL_LIBS)

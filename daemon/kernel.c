@@ -257,6 +257,17 @@ static int attach_cb(uint8_t cmd, struct nlattr **tb, void *arg)
 	return 0;
 }
 
+int kernel_dev_set(struct kernel *k, uint32_t silent_ms, uint32_t keepalive_ms)
+{
+	struct nl_msg *msg = msg_new(k, JVPN_CMD_DEV_SET, 0);
+	int err = 0;
+
+	if (msg)
+		err = nla_put_u32(msg, JVPN_A_SILENT_MS, silent_ms) ||
+		      nla_put_u32(msg, JVPN_A_KEEPALIVE_MS, keepalive_ms);
+	return send_msg(k, msg, err, NULL, NULL);
+}
+
 int kernel_socket_attach(struct kernel *k, int fd, uint32_t *id)
 {
 	struct nl_msg *msg = msg_new(k, JVPN_CMD_SOCKET_ATTACH, 0);

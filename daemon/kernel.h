@@ -79,6 +79,8 @@ int kernel_addr_add(struct kernel *k, const struct cfg_prefix *p);
 int kernel_route_add(struct kernel *k, const struct cfg_prefix *p);
 
 int kernel_dev_get(struct kernel *k, struct kernel_dev *d);
+/* Path silence detection (ms) and passive keepalive interval (ms). */
+int kernel_dev_set(struct kernel *k, uint32_t silent_ms, uint32_t keepalive_ms);
 int kernel_socket_attach(struct kernel *k, int fd, uint32_t *id);
 int kernel_socket_detach(struct kernel *k, uint32_t id);
 

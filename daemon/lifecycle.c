@@ -211,6 +211,7 @@ void sess_destroy(struct jvpnd *d, struct session *s, enum fsm_event ev,
 		sess_step(d, s, ev, reason);
 	loop_timer_cancel(d->loop, &s->rekey_timer);
 	loop_timer_cancel(d->loop, &s->keydel_timer);
+	roam_session_down(d, s);
 	if (kernel_del && s->in_kernel && kernel_session_del(&d->k, id))
 		d->stats.kernel_errors++;
 	if (s->peer->session == s)
@@ -225,8 +226,8 @@ void sess_destroy(struct jvpnd *d, struct session *s, enum fsm_event ev,
 
 /* ---- kernel programming ------------------------------------------------ */
 
-static int add_path(struct jvpnd *d, struct session *s,
-		    const struct sockaddr *remote, struct net_sock *sock)
+int sess_add_path(struct jvpnd *d, struct session *s,
+		  const struct sockaddr *remote, struct net_sock *sock)
 {
 	struct session_path *sp;
 	int ret;
@@ -256,7 +257,7 @@ static int add_initiator_paths(struct jvpnd *d, struct session *s,
 {
 	struct peer *p = s->peer;
 	unsigned int i;
-	int ret = add_path(d, s, used, net_sock_family(&d->net,
+	int ret = sess_add_path(d, s, used, net_sock_family(&d->net,
 						       used->sa_family));
 
 	if (ret)
@@ -267,7 +268,7 @@ static int add_initiator_paths(struct jvpnd *d, struct session *s,
 		if (net_sockaddr_equal(e, used))
 			continue;
 		/* A standby endpoint we cannot reach is not fatal. */
-		if (add_path(d, s, e, net_sock_family(&d->net, e->sa_family)))
+		if (sess_add_path(d, s, e, net_sock_family(&d->net, e->sa_family)))
 			d->stats.kernel_errors++;
 	}
 	return 0;
@@ -299,7 +300,7 @@ static int program_kernel(struct jvpnd *d, struct session *s,
 	*step = "PATH_ADD";
 	if (s->role == ROLE_INITIATOR)
 		return add_initiator_paths(d, s, remote);
-	return add_path(d, s, remote, sock);
+	return sess_add_path(d, s, remote, sock);
 }
 
 int sess_establish(struct jvpnd *d, struct session *s, uint32_t peer_id,
@@ -323,6 +324,7 @@ int sess_establish(struct jvpnd *d, struct session *s, uint32_t peer_id,
 	step_paths(d, s, FSM_EV_HANDSHAKE_COMPLETE, FSM_R_NONE, 0,
 		   s->active_path);
 	s->peer->handshakes_ok++;
+	roam_session_up(d, s);
 	sess_arm_rekey(d, s, 0);
 	jvpnd_save_state(d);
 	return 0;
@@ -347,6 +349,7 @@ int sess_rekey_install(struct jvpnd *d, struct session *s,
 		return ret;
 	}
 	memcpy(s->reattach_key, keys->reattach, sizeof(s->reattach_key));
+	roam_rekey(s);
 	s->pending_key_id = id;
 	s->swap_pending = true;
 	return 0;

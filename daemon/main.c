@@ -228,6 +228,25 @@ static int lock_instance(struct jvpnd *d, const char *dir)
 	return fd;	/* held until exit */
 }
 
+/*
+ * The kernel reports the active path silent after TransportLossTtlMs
+ * without authenticated RX; passive keepalives at a quarter of that keep
+ * an idle but working path from looking silent.
+ */
+static void set_silence(struct jvpnd *d)
+{
+	uint32_t silent = d->cfg.policy.transport_loss_ttl_ms;
+	uint32_t keepalive = silent / 4;
+	int ret;
+
+	if (keepalive < JVPND_KEEPALIVE_MIN_MS)
+		keepalive = JVPND_KEEPALIVE_MIN_MS;
+	ret = kernel_dev_set(&d->k, silent, keepalive);
+	if (ret)
+		fprintf(stderr, "jvpnd: setting silent-ms %u keepalive-ms %u: "
+			"%s\n", silent, keepalive, strerror(-ret));
+}
+
 static void setup_device(struct jvpnd *d)
 {
 	unsigned int i, j;
@@ -244,6 +263,7 @@ static void setup_device(struct jvpnd *d)
 	ret = kernel_link_up(&d->k);
 	if (ret)
 		die(ret, "setting the interface up");
+	set_silence(d);
 	for (i = 0; i < d->cfg.n_peers; i++) {
 		const struct cfg_peer *cp = &d->cfg.peers[i];
 
@@ -410,6 +430,10 @@ static void shutdown_daemon(struct jvpnd *d)
 	free(d->peers);
 	hs_responder_destroy(&d->resp);
 	rl_table_destroy(&d->hs_src);
+	for (i = 0; i < d->st.capacity; i++)
+		if (session_at(&d->st, i))
+			roam_session_down(d, session_at(&d->st, i));
+	roam_destroy(d);
 	session_table_destroy(&d->st);
 	audit_destroy(&d->audit);
 	net_close(&d->net);
@@ -440,6 +464,9 @@ static void start(struct jvpnd *d, const struct opts *o)
 	ret = session_table_init(&d->st, d->cfg.policy.max_sessions);
 	if (ret)
 		die(ret, "session table");
+	ret = roam_init(d);
+	if (ret)
+		die(ret, "reattach state");
 	ret = events_open(d);
 	if (ret)
 		die(ret, "kernel event socket");
@@ -470,7 +497,7 @@ int main(int argc, char **argv)
 	d.teardown_on_exit = o.teardown;
 	load_config(&d, o.config);
 	pick_ifname(&d, &o);
-	ret = loop_init(&d.loop, 3 * d.cfg.policy.max_sessions +
+	ret = loop_init(&d.loop, 4 * d.cfg.policy.max_sessions +
 			d.cfg.n_peers + 16);
 	if (ret)
 		die(ret, "event loop");

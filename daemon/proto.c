@@ -407,8 +407,15 @@ static void dispatch(struct rx_ctx *c)
 	case JVPN_MSG_COOKIE:
 		handle_cookie(c);
 		break;
+	case JVPN_MSG_REATTACH_REQ:
+	case JVPN_MSG_REATTACH_CHALLENGE:
+	case JVPN_MSG_REATTACH_RESP:
+	case JVPN_MSG_PROBE:
+	case JVPN_MSG_PROBE_REPLY:
+		roam_rx(c->d, c->sock, c->buf, c->len, &c->from, &c->dst);
+		break;
 	default:
-		/* Reattach, probes, terminate: not handled by this jvpnd. */
+		/* Terminate and unknown types: not handled by this jvpnd. */
 		c->d->stats.rx_bad_type++;
 		break;
 	}

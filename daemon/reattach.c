@@ -1696,6 +1696,14 @@ static void episode_end(struct ra_client *c)
 		c->cand[i].tried = false;
 }
 
+void ra_client_cancel(struct ra_client *c)
+{
+	if (!c)
+		return;
+	episode_end(c);
+	policy_note_recovered(c->pc);
+}
+
 static int cl_terminate(struct ra_client *c, enum fsm_event ev,
 			enum fsm_reason why, const struct audit_clock *clk,
 			struct ra_client_result *res)

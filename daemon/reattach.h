@@ -536,6 +536,12 @@ int ra_client_handle_challenge(struct ra_client *c, const uint8_t *msg,
 			       size_t len, const struct ra_path *on,
 			       const struct audit_clock *clk,
 			       struct ra_client_result *res);
+/*
+ * The active path works again (kernel PATH_ALIVE, session back in
+ * ATTACHED): end the episode without a switch and stop the recovery
+ * window.  Nothing is sent; a late answer is then RA_E_UNEXPECTED.
+ */
+void ra_client_cancel(struct ra_client *c);
 /* Timers: answer timeout -> next candidate with backoff; window. */
 int ra_client_tick(struct ra_client *c, const struct audit_clock *clk,
 		   struct ra_client_result *res);

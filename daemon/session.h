@@ -21,6 +21,8 @@
 #include "fsm.h"
 #include "kdf.h"
 #include "loop.h"
+#include "policy.h"
+#include "reattach.h"
 
 struct peer;
 
@@ -56,6 +58,12 @@ struct session {
 	uint32_t next_path_id;
 	struct loop_timer rekey_timer;	/* initiator: time-based rekey */
 	struct loop_timer keydel_timer;	/* grace before KEY_DEL secondary */
+	/* Reattach and probing (roam.c). */
+	struct policy_counters pc;
+	struct ra_session ra;		/* responder: server side */
+	bool ra_up;			/* ra (responder) or rc (initiator) set */
+	struct ra_client *rc;		/* initiator: heap */
+	struct loop_timer ra_timer;	/* initiator: probes, reattach ticks */
 	/* Last kernel view (control "sessions", resync). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t seen_gen;		/* resync generation it was seen in */

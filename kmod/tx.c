@@ -263,7 +263,11 @@ netdev_tx_t jvpn_xmit(struct sk_buff *skb, struct net_device *dev)
 	struct jvpn_session *s;
 	struct sk_buff *segs, *next;
 
+	/* _bh for the path and key pointers, plain RCU for the rhashtable
+	 * lookup's lockdep annotation: one grace period covers both.
+	 */
 	rcu_read_lock_bh();
+	rcu_read_lock();
 	if (unlikely(!inner_dst(skb, &dst))) {
 		DEV_STATS_INC(dev, tx_dropped);
 		kfree_skb(skb);
@@ -293,6 +297,7 @@ netdev_tx_t jvpn_xmit(struct sk_buff *skb, struct net_device *dev)
 	}
 	session_send(s, skb);
 out:
+	rcu_read_unlock();
 	rcu_read_unlock_bh();
 	return NETDEV_TX_OK;
 }

@@ -30,6 +30,11 @@ if [ "${1-}" = --smoke ]; then
 	shift
 fi
 SECTIONS=("$@")
+# jvpn-vm passes only JVPN_* variables into the guest: JVPN_BENCH_X on the
+# host is BENCH_X here.
+for _v in $(compgen -v JVPN_BENCH_); do
+	declare "${_v#JVPN_}=${!_v}"
+done
 [ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(dataplane profile failover scale)
 
 # Parameters (environment overrides; --smoke picks tiny ones).
@@ -207,7 +212,7 @@ ping_test() {
 		# A single TCP stream through the same candidate, already running.
 		timeout $((BENCH_PINGS / 100 + 40)) ip netns exec a iperf3 -c "$dst" -p 5201 \
 			--connect-timeout 5000 -t $((BENCH_PINGS / 100 + 2)) -J \
-			> "$BENCH_OUT/raw/ping_load_iperf-$cand-$rep.json" 2>&1 &
+			> "$BENCH_OUT/raw/ping_load_iperf-$cand-$rep.json" 2> /dev/null &
 		lpid=$!
 		logcmd ping_load_bg ip netns exec a iperf3 -c "$dst" -p 5201 -t $((BENCH_PINGS / 100 + 2)) -J
 		sleep 1
@@ -272,7 +277,7 @@ profile_one() {
 	esac
 	secs=$((BENCH_PERF_SECS + 4))
 	timeout $((secs + 40)) ip netns exec a iperf3 -c "$(dst_of "$cand")" -p 5201 \
-		--connect-timeout 5000 -J "${args[@]}" "$secs" > "$base.iperf.json" 2>&1 &
+		--connect-timeout 5000 -J "${args[@]}" "$secs" > "$base.iperf.json" 2> "$base.iperf.err" &
 	lpid=$!
 	sleep 1.5
 	cpu_snapshot > "$base.stat0"
@@ -376,17 +381,17 @@ ping_replies() {
 }
 
 # gaps PINGLOG CUTS: for each cut time (us) in CUTS, "gap_ms lost": the
-# longest silence between two consecutive replies from 100 ms before the
-# cut to the next cut (or 5 s after it), and the number of echo requests in
-# that silence that never got a reply.
+# longest silence between two consecutive replies that ends after 100 ms
+# before the cut and starts before 100 ms before the next cut (or 5 s after
+# the cut), and the number of echo requests in it that never got a reply.
 gaps() {
 	ping_replies "$1" | awk -v cuts="$2" 'BEGIN { nc = split(cuts, c, " ") }
 		{ t[++n] = $1; s[n] = $2 }
 		END { for (k = 1; k <= nc; k++) {
-			lo = c[k] - 100000; hi = (k < nc) ? c[k + 1] : c[k] + 5000000
+			lo = c[k] - 100000; hi = (k < nc) ? c[k + 1] - 100000 : c[k] + 5000000
 			best = -1
 			for (i = 2; i <= n; i++) {
-				if (t[i] < lo || t[i - 1] > hi) continue
+				if (t[i] < lo || t[i - 1] >= hi) continue
 				if (t[i] - t[i - 1] > best) { best = t[i] - t[i - 1]; lost = s[i] - s[i - 1] - 1 }
 			}
 			if (best < 0) print "NA NA"; else printf "%.1f %d\n", best / 1000, lost } }'
@@ -645,8 +650,9 @@ section_scale() {
 	[ -x "$NLBULK" ] || { not_ok "scale: $NLBULK missing (tests/bench/run.sh builds it)"; return 1; }
 	for N in $BENCH_SCALE; do [ "$N" -gt "$max" ] && max=$N; done
 	jctl a dev set jvpn0 max-sessions $((max + 16)) > /dev/null || return 1
-	sync
-	echo 3 > /proc/sys/vm/drop_caches
+	logcmd scale_dev_set ip netns exec a jvpnctl dev set jvpn0 max-sessions $((max + 16))
+	# No drop_caches: it would evict the programs read over 9p, and
+	# MemAvailable counts the page cache as available anyway.
 	meminfo_snap > "$BENCH_OUT/raw/scale-meminfo-1.txt"
 	slab_snap > "$BENCH_OUT/raw/scale-slab-1.txt"
 	for N in $BENCH_SCALE; do
@@ -664,8 +670,6 @@ section_scale() {
 			record scale install_seconds "$N" 1 "$secs" s
 			[[ $line =~ errors=0 ]] || not_ok "scale: install errors at N=$N" "$line"
 			cur=$N
-			sync
-			echo 3 > /proc/sys/vm/drop_caches
 			meminfo_snap > "$BENCH_OUT/raw/scale-meminfo-$N.txt"
 			slab_snap > "$BENCH_OUT/raw/scale-slab-$N.txt"
 			for key in MemAvailable Slab Percpu VmallocUsed; do

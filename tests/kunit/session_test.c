@@ -123,7 +123,10 @@ static int set_inner(struct kunit *test, struct jvpn_session *s,
 	return jvpn_session_set_inner(s, keys, n, extack);
 }
 
-/* The session a packet to @addr is sent to (TX lookup). */
+/* The session a packet to @addr is sent to, looked up as tx.c does (under
+ * rcu_read_lock_bh(); with CONFIG_PROVE_RCU, rhashtable_lookup() calls that
+ * "suspicious" as it wants rcu_read_lock()).
+ */
 static struct jvpn_session *owner(struct kunit *test, struct jvpn_dev *jd,
 				  const char *addr)
 {

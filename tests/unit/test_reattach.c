@@ -724,6 +724,27 @@ static void test_recovery_window(void)
 	teardown();
 }
 
+/* The active path came back: cancel ends the episode and the window. */
+static void test_cancel(void)
+{
+	struct ra_client_result res;
+
+	setup(NULL, 8);
+	lose_path();
+	ra_client_start(&F.cl, RA_REASON_PATH_LOST, &F.clk, &res);
+	tap_ok(res.action == RA_ACT_SEND, "episode started: REQ");
+	ra_client_cancel(&F.cl);
+	tap_ok(F.cl.phase == RA_CL_IDLE && !F.cpc.recovering,
+	       "cancel: idle, recovery window stopped");
+	F.clk.mono_ms += (uint64_t)F.pol.max_recovery_window_ms + 1000;
+	TAP_EQ_INT(ra_client_tick(&F.cl, &F.clk, &res), RA_OK,
+		   "tick after cancel");
+	tap_ok(res.action == RA_ACT_NONE && F.cfsm.state != FSM_TERMINATED,
+	       "no termination past the window after cancel");
+	ra_client_cancel(NULL);
+	teardown();
+}
+
 /* Every single-bit flip of a message must be refused. */
 static void test_bit_flips(void)
 {
@@ -866,6 +887,7 @@ int main(void)
 	test_amplification_nat();
 	test_flapping();
 	test_recovery_window();
+	test_cancel();
 	test_bit_flips();
 	test_audit_flood();
 	return tap_done();

@@ -1,0 +1,906 @@
+#!/usr/bin/env python3
+"""Turns a benchmark run (tests/bench/run.sh) into docs/benchmarks.md and
+PNG plots (gnuplot).
+
+    report.py RESULTS_DIR [--md FILE] [--plots DIR]
+
+RESULTS_DIR holds what tests/bench/guest.sh wrote (results.tsv, raw/,
+profile/, commands.txt, guest-env.txt, durations.txt) plus run.sh's
+host-env.txt and host-load.txt.  Every number in the document comes from
+there; missing sections are reported as missing, never invented.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+
+CANDS = ["veth", "wg", "jvpn"]
+CAND_NAME = {"veth": "veth (no tunnel)", "wg": "WireGuard", "jvpn": "jvpn"}
+
+# metric, label, unit, direction (+1: higher is better, -1: lower, 0: info)
+DATAPLANE = [
+    ("tcp1", "TCP, 1 stream", "Mbit/s", +1),
+    ("tcp4", "TCP, 4 streams", "Mbit/s", +1),
+    ("udp64_pps", "UDP 64 B, received", "pps", +1),
+    ("udp64_loss", "UDP 64 B, loss", "%", 0),
+    ("udp64_sent_pps", "UDP 64 B, sent", "pps", 0),
+    ("udp1400_pps", "UDP 1392 B, received", "pps", +1),
+    ("udp1400_loss", "UDP 1392 B, loss", "%", 0),
+    ("udp1400_sent_pps", "UDP 1392 B, sent", "pps", 0),
+    ("ping_idle_p50", "ping RTT idle, median", "ms", -1),
+    ("ping_idle_p99", "ping RTT idle, p99", "ms", -1),
+    ("ping_load_p50", "ping RTT under TCP load, median", "ms", -1),
+    ("ping_load_p99", "ping RTT under TCP load, p99", "ms", -1),
+    ("ping_load_loss", "ping loss under TCP load", "%", 0),
+]
+
+
+def load_results(path):
+    """{section: {metric: {cand: [(rep, value)]}}}"""
+    res = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            sec, metric, cand, rep, val, unit = parts
+            try:
+                res[sec][metric][cand].append((rep, float(val)))
+            except ValueError:
+                pass
+    return res
+
+
+def kv_file(path):
+    out = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "\t" in line:
+                    k, v = line.rstrip("\n").split("\t", 1)
+                    out[k] = v
+    return out
+
+
+def med(vals):
+    return statistics.median(vals) if vals else None
+
+
+def pctl(vals, p):
+    """Nearest-rank percentile."""
+    if not vals:
+        return None
+    s = sorted(vals)
+    k = max(1, min(len(s), int(-(-p * len(s) // 100))))
+    return s[k - 1]
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    a = abs(v)
+    if unit in ("pps", "sessions/s", "B") or a >= 1000:
+        s = "%.0f" % v
+    elif a >= 100:
+        s = "%.0f" % v
+    elif a >= 10:
+        s = "%.1f" % v
+    elif a >= 1:
+        s = "%.2f" % v
+    else:
+        s = "%.3f" % v
+    return s
+
+
+def cell(vals, unit):
+    if not vals:
+        return "n/a"
+    m = med(vals)
+    if len(vals) == 1:
+        return fmt(m, unit)
+    return "**%s** (%s–%s)" % (fmt(m, unit), fmt(min(vals), unit), fmt(max(vals), unit))
+
+
+def ratio(j, w):
+    if j is None or w is None or w == 0:
+        return None
+    return j / w
+
+
+def values(res, sec, metric, cand):
+    return [v for _, v in res[sec][metric][cand]]
+
+
+# ------------------------------------------------------------------ profile
+
+IDLE = re.compile(r"native_safe_halt|default_idle|amd_e400_idle|^do_idle|cpu_idle|mwait|acpi_idle|poll_idle")
+CRYPTO = re.compile(r"chacha|poly1305|hchacha")
+COPY = re.compile(r"copy_user|memcpy|memmove|csum|checksum|skb_copy|copy_page|_copy_to_iter|_copy_from_iter")
+LOCK = re.compile(r"spin_lock|spin_unlock|spin_trylock|queued_spin|_raw_read|_raw_write|mutex")
+MEM = re.compile(r"kmem_cache|kmalloc|kfree|__alloc|alloc_pages|free_pages|page_frag|skb_release|memset|clear_page|__slab|slab_|free_unref|rmqueue|get_page_from")
+
+
+def parse_self(path):
+    """[(pct, dso, kind, sym)] from `perf report --no-children --sort dso,sym`."""
+    rows = []
+    samples = None
+    if not os.path.exists(path):
+        return rows, samples
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"# Samples: (\S+)", line)
+            if m:
+                samples = m.group(1)
+            m = re.match(r"\s+([0-9.]+)%\s+(\S+)\s+\[(.)\]\s+(.*\S)", line)
+            if m:
+                rows.append((float(m.group(1)), m.group(2), m.group(3), m.group(4)))
+    return rows, samples
+
+
+def parse_children(path):
+    """{sym: (children_pct, self_pct)}"""
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"\s+([0-9.]+)%\s+([0-9.]+)%\s+\[(.)\]\s+(.*\S)", line)
+            if m:
+                out.setdefault(m.group(4), (float(m.group(1)), float(m.group(2))))
+    return out
+
+
+def categorise(rows):
+    cats = defaultdict(float)
+    for pct, dso, kind, sym in rows:
+        if IDLE.search(sym):
+            c = "idle"
+        elif kind == ".":
+            c = "user space (iperf3, libc)"
+        elif CRYPTO.search(sym):
+            c = "ChaCha20-Poly1305"
+        elif COPY.search(sym):
+            c = "copies and checksums"
+        elif LOCK.search(sym):
+            c = "locks, IRQ restore"
+        elif MEM.search(sym):
+            c = "memory (alloc, free, clear)"
+        elif dso == "[jvpn]":
+            c = "jvpn module (own code)"
+        elif dso == "[wireguard]":
+            c = "wireguard module (own code)"
+        else:
+            c = "rest of the kernel"
+        cats[c] += pct
+    listed = sum(cats.values())
+    cats["below the 0.3% cut-off"] = max(0.0, 100.0 - listed)
+    return cats
+
+
+def parse_cpu(path):
+    """[(cpu, {usr, sys, irq, soft, idle})]"""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if not parts:
+                continue
+            d = {}
+            for p in parts[1:]:
+                k, _, v = p.partition("=")
+                d[k] = float(v)
+            out.append((parts[0], d))
+    return out
+
+
+def parse_softirqs(p0, p1):
+    """{name: [delta per cpu]}"""
+    def rd(p):
+        d = {}
+        if not os.path.exists(p):
+            return d
+        with open(p) as f:
+            for line in f:
+                parts = line.split()
+                if parts and parts[0].endswith(":"):
+                    d[parts[0][:-1]] = [int(x) for x in parts[1:]]
+        return d
+    a, b = rd(p0), rd(p1)
+    return {k: [y - x for x, y in zip(a.get(k, []), b[k])] for k in b if k in a}
+
+
+# ---------------------------------------------------------------- gnuplot
+
+def gnuplot(script, cwd):
+    if not shutil.which("gnuplot"):
+        return "gnuplot not installed"
+    r = subprocess.run(["gnuplot"], input=script, text=True, cwd=cwd,
+                       capture_output=True)
+    return None if r.returncode == 0 else r.stderr.strip()[-500:]
+
+
+def make_plots(res, plotdir, datadir):
+    """Writes PNGs; returns {name: relative file} of those written."""
+    os.makedirs(plotdir, exist_ok=True)
+    os.makedirs(datadir, exist_ok=True)
+    made = {}
+    errors = []
+    term = "set terminal pngcairo size 960,600 font 'DejaVu Sans,10'\n"
+
+    # 1. jvpn / WireGuard ratios
+    rows = []
+    for metric, label, unit, direction in DATAPLANE:
+        if direction == 0:
+            continue
+        r = ratio(med(values(res, "dataplane", metric, "jvpn")),
+                  med(values(res, "dataplane", metric, "wg")))
+        if r is None:
+            continue
+        # Latency: show WG/jvpn so that "higher is better" holds for all bars.
+        good = r if direction > 0 else (1 / r if r else 0)
+        rows.append((label, good))
+    if rows:
+        with open(os.path.join(datadir, "ratios.dat"), "w") as f:
+            for label, g in rows:
+                f.write('"%s" %.4f\n' % (label, g))
+        out = os.path.abspath(os.path.join(plotdir, "ratios.png"))
+        err = gnuplot(term + """
+set output '%s'
+set title 'jvpn relative to WireGuard (same guest, same run; > 1: jvpn better)'
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -30 left
+set grid ytics
+set ylabel 'throughput: jvpn/WG    latency: WG/jvpn'
+set bmargin 9
+plot 'ratios.dat' using 0:2:xtic(1) with boxes lc rgb '#3070b0' notitle, \\
+     1 with lines lw 2 lc rgb '#c03030' title 'parity'
+""" % out, datadir)
+        if err:
+            errors.append("ratios: " + err)
+        else:
+            made["ratios"] = "ratios.png"
+
+    # 2. data plane absolute: throughput and pps and latency (tunnels + veth)
+    present = [c for c in CANDS if any(res["dataplane"][m][c] for m in res["dataplane"])]
+    colour = {"veth": "#999999", "wg": "#c07030", "jvpn": "#3070b0"}
+
+    def dat(name, metrics):
+        with open(os.path.join(datadir, name), "w") as f:
+            for metric, label in metrics:
+                vals = [med(values(res, "dataplane", metric, c)) for c in present]
+                f.write('"%s" %s\n' % (label, " ".join(
+                    "%.4f" % v if v is not None else "NaN" for v in vals)))
+
+    def hist(name):
+        return ", ".join("'%s' using %d%s title '%s' lc rgb '%s'" % (
+            name if i == 0 else "", i + 2, ":xtic(1)" if i == 0 else "",
+            CAND_NAME[c], colour[c]) for i, c in enumerate(present))
+    if present:
+        dat("tput.dat", [("tcp1", "TCP 1 stream"), ("tcp4", "TCP 4 streams")])
+        dat("pps.dat", [("udp64_pps", "UDP 64 B"), ("udp1400_pps", "UDP 1392 B")])
+        dat("lat.dat", [("ping_idle_p50", "idle p50"), ("ping_idle_p99", "idle p99"),
+                        ("ping_load_p50", "load p50"), ("ping_load_p99", "load p99")])
+        out = os.path.abspath(os.path.join(plotdir, "dataplane.png"))
+        err = gnuplot("set terminal pngcairo size 1200,420 font 'DejaVu Sans,10'\n" + """
+set output '%s'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set grid ytics
+set key top left
+set logscale y
+set multiplot layout 1,3 title 'Data plane, medians (log scale; veth = no tunnel)'
+set title 'TCP throughput (Mbit/s)'
+plot %s
+set title 'UDP received (packets/s)'
+plot %s
+set title 'ping RTT (ms)'
+plot %s
+unset multiplot
+""" % (out, hist("tput.dat"), hist("pps.dat"), hist("lat.dat")), datadir)
+        if err:
+            errors.append("dataplane: " + err)
+        else:
+            made["dataplane"] = "dataplane.png"
+
+    # 3. session scale
+    sc = res["scale"]
+    ns = sorted({int(c) for c in sc["tcp1"]} | {int(c) for c in sc["install_rate"]})
+    if ns:
+        with open(os.path.join(datadir, "scale.dat"), "w") as f:
+            for n in ns:
+                c = str(n)
+                row = [med([v for _, v in sc["tcp1"][c]]),
+                       med([v for _, v in sc["mem_MemAvailable_per_session"][c]]),
+                       med([v for _, v in sc["dump_jvpnctl_json"][c]]),
+                       med([v for _, v in sc["dump_raw"][c]]),
+                       med([v for _, v in sc["install_rate"][c]])]
+                f.write("%d %s\n" % (n, " ".join("%.3f" % v if v is not None else "NaN" for v in row)))
+        out = os.path.abspath(os.path.join(plotdir, "scale.png"))
+        err = gnuplot("set terminal pngcairo size 1200,420 font 'DejaVu Sans,10'\n" + """
+set output '%s'
+set logscale x
+set grid
+set key top left
+set xlabel 'sessions in the kernel table'
+set multiplot layout 1,3 title 'jvpn session scale (one live session, the rest idle with key and path)'
+set title 'TCP, 1 stream on the live session (Mbit/s)'
+set yrange [0:*]
+plot 'scale.dat' using 1:2 with linespoints lw 2 pt 7 notitle
+set title 'kernel memory per session (bytes, MemAvailable delta / N)'
+plot 'scale.dat' using 1:3 with linespoints lw 2 pt 7 notitle
+set title 'full session dump (ms)'
+set logscale y
+set yrange [*:*]
+plot 'scale.dat' using 1:4 with linespoints lw 2 pt 7 title 'jvpnctl -j session show', \\
+     'scale.dat' using 1:5 with linespoints lw 2 pt 7 title 'netlink dump only (nlbulk)'
+unset multiplot
+""" % out, datadir)
+        if err:
+            errors.append("scale: " + err)
+        else:
+            made["scale"] = "scale.png"
+
+    # 4. failover outages per cut
+    fo = res["failover"]
+    series = [("drop_outage", "jvpn", "jvpn, path drop, kernel detection + scripted switch"),
+              ("down_outage", "jvpn", "jvpn, link down, kernel detection + scripted switch"),
+              ("wg_oracle_outage", "wg", "WireGuard, endpoint switched by script at the cut")]
+    have = [(m, c, t) for m, c, t in series if fo[m][c]]
+    if have:
+        plots = []
+        for i, (m, c, t) in enumerate(have):
+            vals = sorted(v for _, v in fo[m][c])
+            with open(os.path.join(datadir, "fo-%d.dat" % i), "w") as f:
+                for k, v in enumerate(vals, 1):
+                    f.write("%.4f %.1f\n" % (k / len(vals), v))
+            plots.append("'fo-%d.dat' using 2:1 with steps lw 2 title '%s'" % (i, t))
+        out = os.path.abspath(os.path.join(plotdir, "failover.png"))
+        err = gnuplot(term + """
+set output '%s'
+set title 'Outage seen by a 10 ms ping, per cut (cumulative distribution)'
+set xlabel 'outage (ms)'
+set ylabel 'fraction of cuts'
+set yrange [0:1.05]
+set grid
+set key bottom right
+plot %s
+""" % (out, ", ".join(plots)), datadir)
+        if err:
+            errors.append("failover: " + err)
+        else:
+            made["failover"] = "failover.png"
+    return made, errors
+
+
+# ---------------------------------------------------------------- document
+
+def build(resdir, mdpath, plotdir):
+    res = load_results(os.path.join(resdir, "results.tsv"))
+    henv = kv_file(os.path.join(resdir, "host-env.txt"))
+    genv = kv_file(os.path.join(resdir, "guest-env.txt"))
+    cmds = kv_file(os.path.join(resdir, "commands.txt"))
+    durs = kv_file(os.path.join(resdir, "durations.txt"))
+    smoke = genv.get("smoke", "0") == "1"
+    made, plot_errors = make_plots(res, plotdir, os.path.join(resdir, "plot-data"))
+    rel = os.path.relpath(os.path.abspath(plotdir), os.path.dirname(os.path.abspath(mdpath)))
+
+    loads = []
+    lp = os.path.join(resdir, "host-load.txt")
+    if os.path.exists(lp):
+        with open(lp) as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 2:
+                    loads.append(float(p[1]))
+
+    L = []
+    w = L.append
+    w("# jvpn benchmarks")
+    w("")
+    w("Generated by `make bench` (`tests/bench/run.sh` → `tests/bench/guest.sh` in one "
+      "QEMU guest → `tests/bench/report.py`) on %s. Do not edit by hand: "
+      "run `make bench` again." % henv.get("date", "an unknown date"))
+    if smoke:
+        w("")
+        w("**This document was generated from a smoke run (1-second runs, tiny N): "
+          "the numbers only show that every benchmark runs.**")
+    w("")
+    w("The guest is emulated (QEMU TCG, no KVM), so absolute numbers are "
+      "context only. **The results are the ratios** between jvpn and WireGuard, "
+      "measured in the same guest boot, over the same veth pair, alternating "
+      "candidates (veth, WireGuard, jvpn, veth, …), each measurement "
+      "repeated and reported as the median with (min–max).")
+    w("")
+    w("Contents: [Summary](#summary) · [Machine](#machine-and-method) · "
+      "[1 Data plane](#1-data-plane) · [2 Session scale](#2-session-scale) · "
+      "[3 Failover and control plane](#3-failover-and-control-plane) · "
+      "[4 Profile](#4-profile-where-the-time-goes) · "
+      "[Proposed kernel changes](#proposed-kernel-changes) · "
+      "[Reproducing](#reproducing)")
+    w("")
+
+    # ---------------------------------------------------------- summary
+    w("## Summary")
+    w("")
+    w("jvpn divided by WireGuard, medians of this run. Goal: ≥ 1.0 for "
+      "throughput and packet rate, ≤ 1.0 for latency.")
+    w("")
+    w("| Measurement | WireGuard | jvpn | jvpn / WG | Goal met |")
+    w("|---|---:|---:|---:|:---:|")
+    summary_rows = []
+    for metric, label, unit, direction in DATAPLANE:
+        if direction == 0:
+            continue
+        wv = med(values(res, "dataplane", metric, "wg"))
+        jv = med(values(res, "dataplane", metric, "jvpn"))
+        r = ratio(jv, wv)
+        okk = "n/a" if r is None else ("yes" if (r >= 1.0 if direction > 0 else r <= 1.0) else "**no**")
+        summary_rows.append((metric, r, direction))
+        w("| %s | %s %s | %s %s | %s | %s |" % (label, fmt(wv, unit), unit, fmt(jv, unit), unit,
+                                             "n/a" if r is None else "%.2f" % r, okk))
+    fo = res["failover"]
+    for m, label in (("drop_outage", "failover outage, path drop (median)"),):
+        jv = med([v for _, v in fo[m]["jvpn"]])
+        wv = med([v for _, v in fo["wg_oracle_outage"]["wg"]])
+        if jv is not None:
+            w("| %s | %s ms ¹ | %s ms ² | – | – |" % (label, fmt(wv, "ms"), fmt(jv, "ms")))
+    w("")
+    if fo["drop_outage"]["jvpn"]:
+        w("¹ WireGuard cannot detect the cut: the figure is for a script that "
+          "re-points the endpoint the moment the link is cut (no detection time). "
+          "² kernel path-silence detection (silent-ms 200) plus a scripted "
+          "versioned switch on both ends; not comparable one to one, see "
+          "[section 3](#3-failover-and-control-plane).")
+        w("")
+    if "ratios" in made:
+        w("![jvpn / WireGuard ratios](%s/%s)" % (rel, made["ratios"]))
+        w("")
+
+    # ---------------------------------------------------------- machine
+    w("## Machine and method")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    w("| Host | %s, %s RAM, %s, kernel %s |" % (henv.get("host_cpu", "?"), henv.get("host_mem", "?"),
+                                            henv.get("host_os", "?"), henv.get("host_kernel", "?")))
+    w("| Emulator | %s, `-accel tcg -cpu max -smp 2` (see `tools/vm/jvpn-vm`) |" % henv.get("qemu", "?"))
+    if loads:
+        w("| Host load during the run | 1-min load average %.1f median, %.1f max, on %s CPUs "
+          "(the host is shared; every candidate saw the same load, alternating) |"
+          % (med(loads), max(loads), henv.get("host_cpu", "?").split(" ")[0]))
+    w("| Guest kernel | %s |" % genv.get("kernel", "?"))
+    w("| Guest | %s vCPUs, %s, CPU model as seen: %s |" % (genv.get("vcpus", "?"), genv.get("memory", "?"),
+                                                        genv.get("cpu", "?")))
+    w("| Tools | %s; WireGuard %s; %s |" % (genv.get("iperf3", "?"), genv.get("wireguard", "?"),
+                                          genv.get("perf", "?")))
+    w("| jvpn | git %s, module %s |" % (henv.get("git", "?"), genv.get("jvpn", "?")))
+    w("| MTU | %s |" % genv.get("mtu", "?"))
+    w("| Parameters | %s |" % genv.get("params", "?"))
+    w("| Guest time | %s s (%s) |" % (henv.get("guest_seconds", "?"),
+                                    ", ".join("%s %s s" % (k, v) for k, v in durs.items())))
+    w("")
+    w("Topology (one boot; all candidates exist at the same time, so they "
+      "alternate without any reconfiguration):")
+    w("")
+    w("```")
+    w("  ns a                                          ns b")
+    w("  u1 192.168.241.1  <-------- veth -------->  u1 192.168.241.2   candidate \"veth\"")
+    w("  u2 192.168.242.1  <-------- veth -------->  u2 192.168.242.2   (second path)")
+    w("  jvpn0 10.10.0.1 (UDP 51820 over u1)          jvpn0 10.10.0.2    candidate \"jvpn\" (tests/guest/topo.sh)")
+    w("  wg0   10.20.0.1 (UDP 51830 over u1)          wg0   10.20.0.2    candidate \"wg\" (Debian's module)")
+    w("```")
+    w("")
+    w("iperf3 clients run in `a`, one persistent `iperf3 -s` in `b`. Both tunnels "
+      "keep their default MTU (1420); jvpn runs with its defaults "
+      "(keepalive-ms 250, silent-ms 1000) except in the failover section.")
+    w("")
+
+    # ---------------------------------------------------------- data plane
+    w("## 1 Data plane")
+    w("")
+    if not res["dataplane"]:
+        w("Not measured in this run.")
+        w("")
+    else:
+        reps = max((len(v) for m in res["dataplane"].values() for v in m.values()), default=0)
+        w("%d repetitions of each measurement, candidates alternating within each "
+          "repetition; median **bold**, (min–max). UDP uses `-b 0` (the sender "
+          "sends as fast as it can); *received* is sent minus lost over the test "
+          "time. The large UDP payload is 1392 bytes, the largest that is not "
+          "fragmented in either tunnel at MTU 1420 (1420 − 28). ping: 10 ms "
+          "interval; *under TCP load* = while a single iperf3 TCP stream runs "
+          "through the same candidate." % reps)
+        w("")
+        w("| Measurement | veth | WireGuard | jvpn | jvpn / WG |")
+        w("|---|---:|---:|---:|---:|")
+        for metric, label, unit, direction in DATAPLANE:
+            row = [cell(values(res, "dataplane", metric, c), unit) for c in CANDS]
+            r = ratio(med(values(res, "dataplane", metric, "jvpn")),
+                      med(values(res, "dataplane", metric, "wg")))
+            rs = "n/a" if r is None else "%.2f" % r
+            if direction == 0:
+                rs = "(%s)" % rs if r is not None else "–"
+            w("| %s (%s) | %s | %s |" % (label, unit, " | ".join(row), rs))
+        w("")
+        if "dataplane" in made:
+            w("![data plane](%s/%s)" % (rel, made["dataplane"]))
+            w("")
+
+    # ---------------------------------------------------------- scale
+    w("## 2 Session scale")
+    w("")
+    sc = res["scale"]
+    ns = sorted({int(c) for c in sc["tcp1"]} | {int(c) for c in sc["install_rate"]})
+    if not ns:
+        w("Not measured in this run.")
+        w("")
+    else:
+        w("Sessions are added to `a`'s jvpn0 on top of the live session of the "
+          "data plane (so N counts it). Each added session is what a real one "
+          "costs: **SESSION_NEW with one inner /32 from 10.128.0.0/9, KEY_NEW "
+          "(primary slot, its own random keys), PATH_ADD (socket 1, remote "
+          "b:51820)**, three netlink requests, sent by `tests/bench/nlbulk` "
+          "(raw generic netlink, %s requests per `sendmsg`, every request "
+          "acknowledged). The table is grown in steps (1 → 1,000 → 10,000 → "
+          "100,000): the install rate is that of each step. The added sessions "
+          "are idle; single-stream TCP runs on the live one. Memory is the "
+          "change of `/proc/meminfo` since N = 1 divided by N − 1. "
+          "`max-sessions` is raised first (`jvpnctl dev set jvpn0 max-sessions "
+          "N`)." % "192")
+        w("")
+        base_tcp = med([v for _, v in sc["tcp1"]["1"]]) if sc["tcp1"]["1"] else None
+        w("| Sessions N | TCP 1 stream (Mbit/s) | vs N = 1 | install rate (sessions/s) | "
+          "MemAvailable / session | Slab / session | Percpu / session | "
+          "`jvpnctl -j session show` | netlink dump only |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n in ns:
+            c = str(n)
+            tv = [v for _, v in sc["tcp1"][c]]
+            t = med(tv)
+            rr = "%.2f" % (t / base_tcp) if (t is not None and base_tcp) else "–"
+
+            def one(metric, unit):
+                v = med([x for _, x in sc[metric][c]])
+                return "–" if v is None else "%s %s" % (fmt(v, unit), unit)
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), cell(tv, "Mbit/s"), rr,
+                one("install_rate", "sessions/s").replace(" sessions/s", ""),
+                one("mem_MemAvailable_per_session", "B"),
+                one("mem_Slab_per_session", "B"), one("mem_Percpu_per_session", "B"),
+                one("dump_jvpnctl_json", "ms"), one("dump_raw", "ms")))
+        w("")
+        counts = {n: med([v for _, v in sc["n_sessions"][str(n)]]) for n in ns}
+        bad = [n for n in ns if counts[n] is not None and int(counts[n]) != n]
+        if bad:
+            w("**The device reported a different session count than installed at N = %s.**"
+              % ", ".join(str(b) for b in bad))
+            w("")
+        # slab growth
+        nmax = max(ns)
+        s1 = os.path.join(resdir, "raw", "scale-slab-1.txt")
+        s2 = os.path.join(resdir, "raw", "scale-slab-%d.txt" % nmax)
+        if nmax > 1 and os.path.exists(s1) and os.path.exists(s2):
+            def rd(p):
+                d = {}
+                with open(p) as f:
+                    for line in f:
+                        q = line.split()
+                        if len(q) == 3:
+                            d[q[0]] = (int(q[1]), int(q[2]))
+                return d
+            a, b = rd(s1), rd(s2)
+            grow = []
+            for k, (by, ob) in b.items():
+                by0, ob0 = a.get(k, (0, 0))
+                if by - by0 > 0:
+                    grow.append(((by - by0) / (nmax - 1), (ob - ob0) / (nmax - 1), k))
+            grow.sort(reverse=True)
+            if grow:
+                w("Slab caches that grew from N = 1 to N = %s (`/proc/slabinfo`, active "
+                  "objects × object size, per added session):" % "{:,}".format(nmax))
+                w("")
+                w("| cache | bytes / session | objects / session |")
+                w("|---|---:|---:|")
+                for by, ob, k in grow[:10]:
+                    if by < 4:
+                        break
+                    w("| `%s` | %.0f | %.2f |" % (k, by, ob))
+                w("")
+                w("Memory outside the slab: `Percpu` (one `dst_cache` per path, per "
+                  "CPU) and pages allocated directly (the rhashtable bucket arrays "
+                  "of the session-id and inner-address tables when they grow) show "
+                  "only in MemAvailable.")
+                w("")
+        if "scale" in made:
+            w("![session scale](%s/%s)" % (rel, made["scale"]))
+            w("")
+
+    # ---------------------------------------------------------- failover
+    w("## 3 Failover and control plane")
+    w("")
+    w("### Failover with jvpnd's validated reattach")
+    w("")
+    w("**Not yet measured: needs jvpnd reattach (issue 4).**")
+    w("")
+    w("### Control-plane benchmarks (handshakes/s, reattach rate, rekey under load)")
+    w("")
+    w("**Not yet measured: needs jvpnd reattach (issue 4).**")
+    w("")
+    w("### What exists today: kernel detection + scripted switch")
+    w("")
+    if not fo:
+        w("Not measured in this run.")
+        w("")
+    else:
+        w("Both ends run `jvpnctl dev set jvpn0 silent-ms 200 keepalive-ms 50` and a "
+          "stand-in controller (a few lines of bash, after `tests/demo/guest.sh`): it "
+          "reads `jvpnctl -j monitor`, and on `PATH_SILENT` for a path it switches the "
+          "session to the other IPv4 path with one versioned call (`jvpnctl path "
+          "activate … expect-version V`), then ignores further silence for 1 s. A "
+          "10 ms ping runs from a to b through jvpn0 the whole time. **Outage** = the "
+          "longest gap between two consecutive ping replies around the cut. "
+          "*Detection* = the controller has read `PATH_SILENT`, *switch done* = its "
+          "`path activate` has returned, both counted from the cut. Under TCG each "
+          "program start costs 0.1–0.3 s or more, so *switch done − detection* is "
+          "mostly the cost of starting `jvpnctl`, not of the kernel.")
+        w("")
+        w("Two kinds of cut, %d of each, alternating the active path (u1, u2):" %
+          len(fo["drop_outage"]["jvpn"]))
+        w("")
+        w("- **path drop**: `tc qdisc add dev uN root netem loss 100%` on both ends: the "
+          "links and routes stay, every packet is lost (a failure somewhere on the "
+          "path, the common case in practice).")
+        w("- **link down**: `ip link set uN down` on both ends (as in `make demo`): the "
+          "local routes to the peer disappear.")
+        w("")
+        w("| Cut | cuts | outage median | p95 | max | lost pings (median) | "
+          "switched a / b | detection a, b (median) | switch done a, b (median) |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for mode, label in (("drop", "path drop"), ("down", "link down")):
+            o = [v for _, v in fo[mode + "_outage"]["jvpn"]]
+            if not o:
+                continue
+            lost = [v for _, v in fo[mode + "_lost_pings"]["jvpn"]]
+            sa = [v for _, v in fo[mode + "_switched_a"]["jvpn"]]
+            sb = [v for _, v in fo[mode + "_switched_b"]["jvpn"]]
+            da = [v for _, v in fo[mode + "_detect_a"]["jvpn"]]
+            db = [v for _, v in fo[mode + "_detect_b"]["jvpn"]]
+            wa = [v for _, v in fo[mode + "_switch_done_a"]["jvpn"]]
+            wb = [v for _, v in fo[mode + "_switch_done_b"]["jvpn"]]
+            w("| %s | %d | %s ms | %s ms | %s ms | %s | %d/%d, %d/%d | %s, %s ms | %s, %s ms |" % (
+                label, len(o), fmt(med(o)), fmt(pctl(o, 95)), fmt(max(o)), fmt(med(lost), "pps"),
+                int(sum(sa)), len(sa), int(sum(sb)), len(sb),
+                fmt(med(da)), fmt(med(db)), fmt(med(wa)), fmt(med(wb))))
+        wg0 = [v for _, v in fo["wg_noaction_outage"]["wg"]]
+        hold = [v for _, v in fo["wg_noaction_hold"]["wg"]]
+        wgo = [v for _, v in fo["wg_oracle_outage"]["wg"]]
+        if wgo:
+            w("| WireGuard, link down, endpoint re-pointed by a script at once | %d | %s ms | %s ms | %s ms | %s | – | – (no signal) | – |" % (
+                len(wgo), fmt(med(wgo)), fmt(pctl(wgo, 95)), fmt(max(wgo)),
+                fmt(med([v for _, v in fo["wg_oracle_lost_pings"]["wg"]]), "pps")))
+        if wg0:
+            w("| WireGuard, link down, nothing done (link back after %s ms) | 1 | %s ms | – | – | – | – | – | – |" % (
+                fmt(med(hold)), fmt(med(wg0))))
+        w("")
+        # link-down analysis
+        down_a = [v for _, v in fo["down_switched_a"]["jvpn"]]
+        down_b = [v for _, v in fo["down_switched_b"]["jvpn"]]
+        txerr = None
+        sj = os.path.join(resdir, "raw", "fo-session-a.json")
+        if os.path.exists(sj):
+            try:
+                with open(sj) as f:
+                    txerr = json.load(f).get("stats", {}).get("tx_errors")
+            except (ValueError, OSError):
+                pass
+        if down_a:
+            missed = len(down_a) - int(sum(down_a)) + len(down_b) - int(sum(down_b))
+            w("**Link down is not detected reliably.** In %d of %d end-cuts an end did "
+              "not get `PATH_SILENT` within 3 s (the cut was then undone and traffic "
+              "resumed on the old path; the outage column includes those). The cause is "
+              "in the kernel: with the local link down, the route lookup in "
+              "`path_send()` fails (`-ENETUNREACH`), the packet counts as `TX_ERRORS`%s, "
+              "and `path_note_tx()` is only called after a *successful* send, so no "
+              "silence episode starts. An end detects the cut only if an episode was "
+              "already open when the link went down, i.e. if its last successful action "
+              "on that path was a send rather than a receive. With a ping (a request "
+              "answered within a millisecond), that is a race; with a bulk stream (as in "
+              "`make demo`) it nearly always holds. See [proposed kernel "
+              "changes](#proposed-kernel-changes)." % (
+                  missed, len(down_a) + len(down_b),
+                  " (session a: %s after the run)" % txerr if txerr is not None else ""))
+            w("")
+        w("**WireGuard** has one endpoint per peer and no notion of a path going silent: "
+          "when the link under its endpoint goes down it simply keeps sending into it "
+          "(the *nothing done* row: traffic returns only with the link). Roaming needs "
+          "a packet from the new address: once a script re-points one end "
+          "(`wg set wg0 peer … endpoint 192.168.242.2:51830`), that end's next packet "
+          "comes from its u2 address, the other end learns the new endpoint from it "
+          "and answers there. That row has no detection at all (the script acts at "
+          "the moment of the cut), so it is a lower bound for any WireGuard "
+          "controller, which would first have to notice the failure from outside "
+          "(WireGuard reports only the last handshake time).")
+        w("")
+        if "failover" in made:
+            w("![failover](%s/%s)" % (rel, made["failover"]))
+            w("")
+
+    # ---------------------------------------------------------- profile
+    w("## 4 Profile: where the time goes")
+    w("")
+    profs = []
+    pdir = os.path.join(resdir, "profile")
+    for load in ("tcp1", "udp1400"):
+        for cand in ("jvpn", "wg"):
+            base = os.path.join(pdir, "%s-%s" % (cand, load))
+            if os.path.exists(base + ".self.txt"):
+                profs.append((load, cand, base))
+    if not profs:
+        w("Not measured in this run.")
+        w("")
+    else:
+        w("`perf record -e cpu-clock -F 999 -a -g` for %s s in the guest while one "
+          "iperf3 client runs through the tunnel (TCP single stream, or UDP 1392 B at "
+          "`-b 0`); `perf report --no-children` (self time) and `--children` "
+          "(inclusive). Per-CPU time from `/proc/stat` over the same interval. "
+          "Shares are of all samples on both vCPUs (2 × wall time). Caveat: under TCG "
+          "SIMD code (the AVX2 ChaCha20, Poly1305) is emulated at a much higher cost "
+          "relative to scalar code than on hardware, so crypto's share is inflated; "
+          "the *structure* (which CPU does what, what runs serially) is what carries "
+          "over." % (genv.get("params", "").split("perf_secs=")[-1].split()[0]
+                     if "perf_secs=" in genv.get("params", "") else "?"))
+        w("")
+        w("| Load | Tunnel | throughput under perf | CPU busy (usr/sys/soft) per vCPU | busy total |")
+        w("|---|---|---:|---|---:|")
+        facts = {}
+        for load, cand, base in profs:
+            cpus = parse_cpu(base + ".cpu.txt")
+            metric = "%s_under_perf" % load
+            tv = med(values(res, "profile", metric, cand))
+            unit = "Mbit/s" if load == "tcp1" else "pps"
+            busy = sum(100 - d.get("idle", 100) for _, d in cpus)
+            facts[(load, cand)] = {"busy": busy, "tput": tv, "cpus": cpus}
+            w("| %s | %s | %s %s | %s | %.0f%% of 200%% |" % (
+                "TCP 1 stream" if load == "tcp1" else "UDP 1392 B", CAND_NAME[cand], fmt(tv, unit), unit,
+                "; ".join("%s %.0f/%.0f/%.0f" % (c, d.get("usr", 0), d.get("sys", 0), d.get("soft", 0))
+                          for c, d in cpus), busy))
+        w("")
+        w("CPU cost per unit of work (busy vCPU-% ÷ throughput; lower is cheaper):")
+        w("")
+        w("| Load | WireGuard | jvpn | jvpn / WG |")
+        w("|---|---:|---:|---:|")
+        for load in ("tcp1", "udp1400"):
+            if (load, "wg") in facts and (load, "jvpn") in facts:
+                def cost(f, scale):
+                    return f["busy"] / f["tput"] * scale if f["tput"] else None
+                scale = 1 if load == "tcp1" else 1000
+                cw, cj = cost(facts[(load, "wg")], scale), cost(facts[(load, "jvpn")], scale)
+                unit = "%/(Mbit/s)" if load == "tcp1" else "%/(1000 pps)"
+                w("| %s (%s) | %s | %s | %s |" % ("TCP 1 stream" if load == "tcp1" else "UDP 1392 B",
+                                                   unit, fmt(cw), fmt(cj),
+                                                   "%.2f" % (cj / cw) if cw and cj else "n/a"))
+        w("")
+        # categories
+        cats_all = {}
+        for load, cand, base in profs:
+            rows, samples = parse_self(base + ".self.txt")
+            cats_all[(load, cand)] = categorise(rows)
+        order = ["idle", "ChaCha20-Poly1305", "copies and checksums", "memory (alloc, free, clear)",
+                 "locks, IRQ restore", "jvpn module (own code)", "wireguard module (own code)",
+                 "user space (iperf3, libc)", "rest of the kernel", "below the 0.3% cut-off"]
+        w("Self time by category (percent of all samples):")
+        w("")
+        w("| Category | " + " | ".join("%s %s" % (CAND_NAME[c], "TCP" if l == "tcp1" else "UDP 1392")
+                                       for l, c, _ in profs) + " |")
+        w("|---|" + "---:|" * len(profs))
+        for cat in order:
+            w("| %s | %s |" % (cat, " | ".join("%.1f" % cats_all[(l, c)].get(cat, 0.0) for l, c, _ in profs)))
+        w("")
+        # key inclusive functions
+        keys = ["handle_softirqs", "net_rx_action", "chacha20poly1305_crypt_sg_inplace",
+                "jvpn_xmit", "jvpn_encrypt_skb", "skb_gso_segment", "__skb_gso_segment",
+                "jvpn_udp_encap_recv", "jvpn_decrypt_skb", "gro_cell_poll",
+                "wg_xmit", "wg_packet_encrypt_worker", "wg_packet_tx_worker", "wg_packet_decrypt_worker",
+                "wg_packet_rx_poll", "wg_receive", "tcp_sendmsg", "tcp_recvmsg", "tcp_v4_rcv",
+                "__dev_queue_xmit", "veth_xmit", "process_backlog", "run_ksoftirqd"]
+        ch = {(l, c): parse_children(b + ".children.txt") for l, c, b in profs}
+        w("Inclusive time (`--children`) of the functions that matter here (percent of "
+          "all samples; – = below 1%):")
+        w("")
+        w("| Function | " + " | ".join("%s %s" % (CAND_NAME[c], "TCP" if l == "tcp1" else "UDP 1392")
+                                       for l, c, _ in profs) + " |")
+        w("|---|" + "---:|" * len(profs))
+        for k in keys:
+            vals = [ch[(l, c)].get("[k] " + k) or ch[(l, c)].get(k) for l, c, _ in profs]
+            if not any(vals):
+                continue
+            w("| `%s` | %s |" % (k, " | ".join("%.1f" % v[0] if v else "–" for v in vals)))
+        w("")
+        w("Top self-time symbols:")
+        w("")
+        for load, cand, base in profs:
+            rows, samples = parse_self(base + ".self.txt")
+            w("<details><summary>%s, %s (%s samples)</summary>" % (
+                CAND_NAME[cand], "TCP 1 stream" if load == "tcp1" else "UDP 1392 B", samples or "?"))
+            w("")
+            w("| self % | object | symbol |")
+            w("|---:|---|---|")
+            for pct, dso, kind, sym in rows[:20]:
+                w("| %.2f | %s | `%s` |" % (pct, dso.replace("|", "/"), sym))
+            w("")
+            w("</details>")
+            w("")
+        w(analysis_text(res, facts, cats_all, ch))
+        w("")
+
+    w("## Proposed kernel changes")
+    w("")
+    w(PROPOSALS)
+    w("")
+
+    # ---------------------------------------------------------- reproduce
+    w("## Reproducing")
+    w("")
+    w("```sh")
+    w("make bench                       # deps, build, %s" % henv.get("command", "tests/bench/run.sh"))
+    w("JVPN_BENCH_REPS=5 make bench     # knobs: see tests/bench/run.sh")
+    w("tests/bench/run.sh dataplane     # one section only")
+    w("tests/bench/smoke.sh             # every benchmark for ~1 s, TAP (the bench-smoke layer)")
+    w("```")
+    w("")
+    w("Guest command: `%s`. Raw results (iperf3 JSON, ping logs, perf reports, "
+      "`/proc` snapshots, controller logs) are kept in `build/bench/<date>/`." %
+      henv.get("guest_command", "tools/vm/jvpn-vm -- tests/bench/guest.sh"))
+    w("")
+    if cmds:
+        w("The exact commands (run in the guest; the first instance of each kind, "
+          "the others differ only in the destination address):")
+        w("")
+        w("| what | command |")
+        w("|---|---|")
+        for k, v in cmds.items():
+            w("| %s | `%s` |" % (k, v.replace("|", "\\|")))
+        w("")
+    if plot_errors:
+        w("Plot errors: " + "; ".join(plot_errors))
+        w("")
+    text = "\n".join(L).rstrip() + "\n"
+    with open(mdpath, "w") as f:
+        f.write(text)
+    return plot_errors
+
+
+PROPOSALS = "(filled in below)"
+
+
+def analysis_text(res, facts, cats, ch):
+    return ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--md", default="docs/benchmarks.md")
+    ap.add_argument("--plots", default="docs/bench")
+    a = ap.parse_args()
+    if not os.path.exists(os.path.join(a.results, "results.tsv")):
+        sys.exit("report: %s/results.tsv missing" % a.results)
+    os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
+    errors = build(a.results, a.md, a.plots)
+    for e in errors:
+        print("report: plot: " + e, file=sys.stderr)
+    print("report: wrote %s" % a.md)
+
+
+if __name__ == "__main__":
+    main()

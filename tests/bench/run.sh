@@ -1,0 +1,71 @@
+#!/bin/bash
+# tests/bench/run.sh: `make bench`.  Boots one guest that runs every
+# benchmark (tests/bench/guest.sh), keeps the raw results in
+# build/bench/<date>/, and writes docs/benchmarks.md and docs/bench/*.png
+# (tests/bench/report.py).
+#
+#   tests/bench/run.sh [SECTION...]    sections: dataplane profile failover scale
+#
+# Knobs (environment, passed into the guest): JVPN_BENCH_REPS (3),
+# JVPN_BENCH_SECS (3), JVPN_BENCH_PINGS (200), JVPN_BENCH_CUTS (20),
+# JVPN_BENCH_WG_CUTS (10), JVPN_BENCH_SCALE ("1 1000 10000 100000"),
+# JVPN_BENCH_SCALE_REPS (3), JVPN_BENCH_PERF_SECS (4); on the host:
+# BENCH_MEM (guest MB, 4096), BENCH_TIMEOUT (guest seconds, 1200),
+# BENCH_MD (docs/benchmarks.md), BENCH_PLOTS (docs/bench).
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo" || exit 1
+
+out=$repo/build/bench/$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$out"
+md=${BENCH_MD:-docs/benchmarks.md}
+plots=${BENCH_PLOTS:-docs/bench}
+mem=${BENCH_MEM:-4096}
+timeout=${BENCH_TIMEOUT:-1200}
+
+for f in jvpn.ko build/jvpnctl; do
+	[ -e "$f" ] || { echo "bench: $f missing: run 'make module user' (or make bench)" >&2; exit 1; }
+done
+# The bulk session installer; a plain C file against the uapi header.
+cc -O2 -Wall -Wextra -Iinclude/uapi -o build/bench/nlbulk tests/bench/nlbulk.c || exit 1
+
+{
+	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "host_cpu	$(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
+	echo "host_mem	$(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
+	echo "host_kernel	$(uname -r)"
+	echo "host_os	$(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "qemu	$(qemu-system-x86_64 --version | head -n 1)"
+	echo "git	$(git describe --always --dirty 2> /dev/null || echo unknown)"
+	echo "command	make bench  (tests/bench/run.sh $*)"
+	echo "guest_command	tools/vm/jvpn-vm --mem $mem --timeout $timeout -- tests/bench/guest.sh $*"
+	echo "knobs	$(env | grep '^JVPN_BENCH_' | tr '\n' ' ')"
+} > "$out/host-env.txt"
+
+# The host is shared (other guests, builds): its load is part of the context.
+(while :; do
+	echo "$(date +%s) $(cut -d' ' -f1-3 /proc/loadavg)"
+	sleep 10
+done) > "$out/host-load.txt" &
+sampler=$!
+
+start=$SECONDS
+tools/vm/jvpn-vm --mem "$mem" --timeout "$timeout" --log "$out/guest.tap" -- \
+	tests/bench/guest.sh "$@"
+rc=$?
+kill "$sampler" 2> /dev/null
+wait "$sampler" 2> /dev/null
+echo "guest_seconds	$((SECONDS - start))" >> "$out/host-env.txt"
+echo "guest_status	$rc" >> "$out/host-env.txt"
+
+res=$(sed -n 's/^# bench-results: //p' "$out/guest.tap" | head -n 1)
+if [ -z "$res" ] || ! [ -s "$res/results.tsv" ]; then
+	echo "bench: the guest produced no results (status $rc); see $out/guest.tap" >&2
+	exit 1
+fi
+cp -a "$res/." "$out/"
+python3 tests/bench/report.py "$out" --md "$md" --plots "$plots" || exit 1
+echo "bench: $md written from $out (guest status $rc)"
+# A failed measurement is reported in the document; only a run that
+# produced nothing fails make bench.
+exit 0
