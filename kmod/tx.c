@@ -142,18 +142,24 @@ static int path_send(struct jvpn_dev *jd, struct jvpn_path *p,
 /* A TX that is not answered by an authenticated RX within silent_ms makes
  * the path silent.  Only the start of such an episode arms the timer.
  */
-static void path_note_tx(struct jvpn_session *s, struct jvpn_path *p)
+static void path_note_tx_attempt(struct jvpn_session *s, struct jvpn_path *p,
+				 unsigned long now)
 {
-	unsigned long now = jiffies;
-
-	WRITE_ONCE(p->last_tx, now);
-	WRITE_ONCE(s->last_tx, now);
 	if (READ_ONCE(p->tx_since_rx))
 		return;
 	WRITE_ONCE(p->tx_since_rx, now ?: 1);
 	if (!timer_pending(&s->silent_timer))
 		mod_timer(&s->silent_timer,
 			  now + msecs_to_jiffies(READ_ONCE(s->jd->silent_ms)));
+}
+
+static void path_note_tx(struct jvpn_session *s, struct jvpn_path *p)
+{
+	unsigned long now = jiffies;
+
+	WRITE_ONCE(p->last_tx, now);
+	WRITE_ONCE(s->last_tx, now);
+	path_note_tx_attempt(s, p, now);
 }
 
 static void key_note_tx(struct jvpn_session *s, struct jvpn_key *k,
@@ -209,6 +215,10 @@ static void session_send(struct jvpn_session *s, struct sk_buff *skb)
 		jvpn_stat_inc(&s->stats, JVPN_STAT_TX_ERRORS);
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_TX_ERRORS);
 		DEV_STATS_INC(jd->dev, tx_errors);
+		/* No route (link down): a TX the peer cannot answer, so
+		 * the path goes silent instead of failing unnoticed.
+		 */
+		path_note_tx_attempt(s, p, jiffies);
 		return;
 	}
 	jvpn_stat_inc(&s->stats, JVPN_STAT_TX_PACKETS);

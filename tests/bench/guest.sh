@@ -56,6 +56,7 @@ fi
 : "${BENCH_OUT:=${JVPN_RESULTS:-$TEST_TMP}/bench}"
 read -r -a CANDIDATES <<< "${BENCH_CANDIDATES:-veth wg jvpn}"
 NLBULK=${NLBULK:-$JVPN_REPO/build/bench/nlbulk}
+FSWITCH=${FSWITCH:-$JVPN_REPO/build/bench/fswitch}
 WG_PORT=51830
 KVER=$(uname -r)
 
@@ -267,31 +268,74 @@ perf_ns() {
 		perf_ns "$KVER" "$@"
 }
 
+# perf_ctl CMD: a command to the running perf record (--control), waits
+# for its acknowledgement (at most 120 s: perf starts slowly under TCG).
+# The fifos are held open read-write by this shell, so no open() blocks.
+perf_ctl() {
+	local ack=
+	echo "$1" >&"$PERF_CTL_FD"
+	read -r -t 120 -u "$PERF_ACK_FD" ack && [ "$ack" = ack ]
+}
+
+# perf_stop PID: SIGINT, then at most 60 s for perf to write its file.
+perf_stop() {
+	local i
+	kill -INT "$1" 2> /dev/null
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$1" 2> /dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2> /dev/null
+	wait "$1" 2> /dev/null
+}
+
+# profile_one CAND LOAD: perf starts first with its events disabled (its
+# start-up alone takes 5-30 s under TCG); once it answers, the load starts,
+# and after a ramp the events are enabled for exactly BENCH_PERF_SECS, with
+# /proc/stat read at both ends of that window.
 profile_one() {
-	local cand=$1 load=$2 base=$BENCH_OUT/profile/$1-$2 args lpid secs s0 s1 mbps
+	local cand=$1 load=$2 base=$BENCH_OUT/profile/$1-$2 args lpid secs s0 s1 mbps ppid
 	local data=$TEST_TMP/perf-$1-$2.data
 	case $load in
 	tcp1) args=(-t) ;;
 	udp1400) args=(-u -b 0 -l "$BENCH_UDP_LARGE" -t) ;;
 	*) return 1 ;;
 	esac
-	secs=$((BENCH_PERF_SECS + 4))
+	local ctl=$TEST_TMP/perf.ctl ack=$TEST_TMP/perf.ack
+	rm -f "$ctl" "$ack"
+	mkfifo "$ctl" "$ack" || return 1
+	exec {PERF_CTL_FD}<>"$ctl" {PERF_ACK_FD}<>"$ack"
+	logcmd profile_record perf record -e cpu-clock -F 999 -a -g -B -N -D -1 --control fifo:ctl,ack -o perf.data "(events enabled for ${BENCH_PERF_SECS}s)"
+	s0=$(now_us)
+	perf_ns perf record -e cpu-clock -F 999 -a -g -B -N -D -1 \
+		--control "fifo:$ctl,$ack" -o "$data" > "$base.record.log" 2>&1 &
+	ppid=$!
+	if ! perf_ctl disable; then
+		not_ok "profile $cand $load: perf record did not start" "$(tail -5 "$base.record.log")"
+		perf_stop "$ppid"
+		exec {PERF_CTL_FD}>&- {PERF_ACK_FD}>&-
+		rm -f "$ctl" "$ack"
+		return 1
+	fi
+	s1=$(now_us)
+	secs=$((BENCH_PERF_SECS + 3))
 	timeout $((secs + 40)) ip netns exec a iperf3 -c "$(dst_of "$cand")" -p 5201 \
 		--connect-timeout 5000 -J "${args[@]}" "$secs" > "$base.iperf.json" 2> "$base.iperf.err" &
 	lpid=$!
 	sleep 1.5
 	cpu_snapshot > "$base.stat0"
 	cp /proc/softirqs "$base.softirqs0"
-	s0=$(now_us)
-	logcmd profile_record perf record -e cpu-clock -F 999 -a -g -o perf.data -- sleep "$BENCH_PERF_SECS"
-	perf_ns perf record -e cpu-clock -F 999 -a -g -o "$data" -- sleep "$BENCH_PERF_SECS" \
-		> "$base.record.log" 2>&1
-	s1=$(now_us)
+	perf_ctl enable
+	sleep "$BENCH_PERF_SECS"
+	perf_ctl disable
 	cpu_snapshot > "$base.stat1"
 	cp /proc/softirqs "$base.softirqs1"
+	perf_stop "$ppid"
+	exec {PERF_CTL_FD}>&- {PERF_ACK_FD}>&-
+	rm -f "$ctl" "$ack"
 	wait "$lpid"
 	cpu_busy "$base.stat0" "$base.stat1" > "$base.cpu.txt"
-	diag "profile $cand $load: perf record took $(((s1 - s0) / 1000)) ms" "$(cat "$base.cpu.txt")"
+	diag "profile $cand $load: perf started in $(((s1 - s0) / 1000)) ms" "$(cat "$base.cpu.txt")"
 	if [ "$load" = tcp1 ]; then
 		mbps=$(jq -r '.end.sum_received.bits_per_second / 1e6 * 100 | round / 100' "$base.iperf.json" 2>/dev/null)
 		record profile "${load}_under_perf" "$cand" 1 "$mbps" Mbit/s
@@ -327,51 +371,6 @@ section_profile() {
 }
 
 # ---------------------------------------------------------------- failover
-
-# The stand-in controller of tests/demo/guest.sh, trimmed for speed (every
-# program start costs 0.1-0.3 s under TCG): events are parsed with bash,
-# the state_version is carried over from activate's output, and the
-# target is the other IPv4 path (1 <-> 2) of the one reported silent.
-# After a switch it ignores PATH_SILENT for a second, like the demo, so
-# the peer has time to follow.  Each line it logs starts with the time in
-# microseconds.
-fo_controller() {
-	local ns=$1 log=$2 sid v line ev path hold=0 nv t re_v
-	sid=$(session_id "$ns")
-	re_v='"state_version": *([0-9]+)'
-	[[ $(jctl "$ns" -j session show jvpn0 id "$sid") =~ $re_v ]] && v=${BASH_REMATCH[1]}
-	local re_ev='"event": *"([a-z_]+)"' re_path='"path_id": *([0-9]+)'
-	local re_sess='"session_id": *([0-9]+)'
-	echo "$(now_us) ready $v" >> "$log"
-	while IFS= read -r line; do
-		t=$(now_us)
-		[[ $line =~ $re_ev ]] || continue
-		ev=${BASH_REMATCH[1]}
-		path=-
-		[[ $line =~ $re_path ]] && path=${BASH_REMATCH[1]}
-		[[ $line =~ $re_sess ]] && [ "${BASH_REMATCH[1]}" != "$sid" ] && continue
-		echo "$t event $ev $path" >> "$log"
-		[ "$ev" = path_silent ] && [[ $path == [12] ]] || continue
-		if [ "$t" -lt "$hold" ]; then
-			echo "$t cooldown" >> "$log"
-			continue
-		fi
-		if ! nv=$(jctl "$ns" path activate jvpn0 session "$sid" path $((3 - path)) \
-			expect-version "$v" 2> /dev/null); then
-			# Someone else moved it: read the version and try once more.
-			[[ $(jctl "$ns" -j session show jvpn0 id "$sid") =~ $re_v ]] &&
-				v=${BASH_REMATCH[1]}
-			nv=$(jctl "$ns" path activate jvpn0 session "$sid" path $((3 - path)) \
-				expect-version "$v" 2> /dev/null) || {
-				echo "$(now_us) switch-failed $((3 - path))" >> "$log"
-				continue
-			}
-		fi
-		v=$nv
-		echo "$(now_us) switched $((3 - path)) $v" >> "$log"
-		hold=$(($(now_us) + 1000000))
-	done
-}
 
 # ping -D timestamps of replies: "epoch_us seq" per line.
 ping_replies() {
@@ -468,15 +467,17 @@ last_active() {
 fo_run() {
 	local count=$1 logs=$BENCH_OUT/raw i p pa pb t ns pid_ping mode
 	local mon_pids=() gap lost det sw seconds modes=("${@:2}") all=() tags=() j
+	# The stand-in controller (tests/bench/fswitch.c), one per end.
 	for ns in a b; do
 		: > "$logs/fo-ctl-$ns.log"
-		ip netns exec "$ns" "$JVPNCTL" -j monitor jvpn0 2> /dev/null \
-			> >(fo_controller "$ns" "$logs/fo-ctl-$ns.log") &
+		ip netns exec "$ns" "$FSWITCH" jvpn0 "$(session_id "$ns")" cooldown-ms 1000 \
+			>> "$logs/fo-ctl-$ns.log" 2>&1 &
 		mon_pids+=($!)
 	done
+	logcmd failover_controller ip netns exec a fswitch jvpn0 1001 cooldown-ms 1000
 	wait_log "$logs/fo-ctl-a.log" ready 1 10
 	wait_log "$logs/fo-ctl-b.log" ready 1 10
-	seconds=$((count * ${#modes[@]} * 8 + 10))
+	seconds=$((count * ${#modes[@]} * 20 + 30))
 	: > "$logs/fo-cuts.log"
 	logcmd "failover_ping" ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.10.0.2
 	ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.10.0.2 > "$logs/fo-ping.txt" 2>&1 &
@@ -499,15 +500,15 @@ fo_run() {
 			all+=("$t")
 			tags+=("$mode $i")
 			echo "$t cut $mode u$p" >> "$logs/fo-cuts.log"
-			# Until both ends have switched (at most 3 s), then traffic on
+			# Until both ends have switched (at most 2 s), then traffic on
 			# the new path for a moment.
 			while [ "$(switches_since "$t" "$logs/fo-ctl-a.log" "$logs/fo-ctl-b.log")" -lt 2 ] &&
-				[ "$(now_us)" -lt $((t + 3000000)) ]; do
-				sleep 0.1
+				[ "$(now_us)" -lt $((t + 2000000)) ]; do
+				sleep 0.05
 			done
-			sleep 0.5
+			sleep 0.3
 			fo_cut "$mode" restore "$p"
-			sleep 0.7
+			sleep 0.5
 		done
 	done
 	kill "$pid_ping" 2> /dev/null
@@ -556,10 +557,15 @@ fo_wg() {
 	fo_cut down restore 1
 	sleep 1.5
 	logcmd failover_wg_switch ip netns exec a wg set wg0 peer "<b's public key>" endpoint 192.168.242.2:$WG_PORT
+	local w0 w1 wgexec=()
 	for ((i = 1; i <= BENCH_WG_CUTS; i++)); do
-		fo_cut down cut 1
-		cuts+=("$CUT_US")
+		ip -n a link set u1 down
+		w0=$(now_us)
 		n a wg set wg0 peer "$WG_PUB_B" endpoint 192.168.242.2:$WG_PORT
+		w1=$(now_us)
+		ip -n b link set u1 down
+		cuts+=("$w0")
+		wgexec+=($(((w1 - w0) / 1000)))
 		sleep 1
 		fo_cut down restore 1
 		n a wg set wg0 peer "$WG_PUB_B" endpoint 192.168.241.2:$WG_PORT
@@ -575,6 +581,7 @@ fo_wg() {
 		else
 			record failover wg_oracle_outage wg "$i" "$gap" ms
 			record failover wg_oracle_lost_pings wg "$i" "$lost" pings
+			record failover wg_oracle_wg_exec wg "$i" "${wgexec[i - 1]}" ms
 		fi
 		i=$((i + 1))
 	done < <(gaps "$logs/fo-wg-ping.txt" "${cuts[*]}")

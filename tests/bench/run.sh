@@ -26,8 +26,12 @@ timeout=${BENCH_TIMEOUT:-1200}
 for f in jvpn.ko build/jvpnctl; do
 	[ -e "$f" ] || { echo "bench: $f missing: run 'make module user' (or make bench)" >&2; exit 1; }
 done
-# The bulk session installer; a plain C file against the uapi header.
-cc -O2 -Wall -Wextra -Iinclude/uapi -o build/bench/nlbulk tests/bench/nlbulk.c || exit 1
+# The bulk session installer and the failover controller: plain C files
+# against the uapi header.
+mkdir -p build/bench
+for t in nlbulk fswitch; do
+	cc -O2 -Wall -Wextra -Iinclude/uapi -o "build/bench/$t" "tests/bench/$t.c" || exit 1
+done
 
 {
 	echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -20,12 +20,14 @@ for f in jvpn.ko build/jvpnctl; do
 		exit 1
 	fi
 done
-if ! cc -O2 -Wall -Wextra -Iinclude/uapi -o build/bench/nlbulk tests/bench/nlbulk.c 2> "$out/cc.log"; then
-	echo "not ok - build tests/bench/nlbulk.c"
-	sed 's/^/# /' "$out/cc.log"
-	exit 1
-fi
-echo "ok - build tests/bench/nlbulk.c"
+for t in nlbulk fswitch; do
+	if ! cc -O2 -Wall -Wextra -Iinclude/uapi -o "build/bench/$t" "tests/bench/$t.c" 2> "$out/cc.log"; then
+		echo "not ok - build tests/bench/$t.c"
+		sed 's/^/# /' "$out/cc.log"
+		exit 1
+	fi
+	echo "ok - build tests/bench/$t.c"
+done
 
 tools/vm/jvpn-vm --timeout "${JVPN_BENCH_SMOKE_TIMEOUT:-300}" --log "$out/guest.tap" -- \
 	tests/bench/guest.sh --smoke

@@ -1,60 +1,95 @@
 #!/bin/bash
-# The demo, inside the guest: two hosts joined by two links, one session
-# between them.  A ping every 10 ms and a TCP stream run through the
-# tunnel; the active link is cut.  The kernel notices the silent path and
-# reports it; a controller (a few lines of shell standing in for jvpnd's
-# validated reattach, which is being integrated) switches the session with
-# one versioned call.  The session id, keys, counters and replay window
-# stay; the timeline and the measured outage are printed.
+# The demo, inside the guest: two hosts joined by two links, jvpnd on
+# each, one session between them.  A ping every 10 ms and a TCP stream run
+# through the tunnel; the active link is cut.  The kernel reports the
+# active path silent; the client's jvpnd sends a REATTACH_REQ on the
+# standby link it has been probing, the server's jvpnd commits the switch
+# (versioned PATH_ACTIVATE) and confirms, the client moves its TX.  The
+# session id, keys and counters stay; jvpnd's timeline and the measured
+# outage are printed; the last line is the verdict.
 set -uo pipefail
 . "$JVPN_REPO/tests/guest/lib.sh"
-. "$JVPN_REPO/tests/guest/topo.sh"
+
+JVPND=${JVPN_JVPND:-$JVPN_REPO/build/jvpnd}
+JVPNCTL=${JVPNCTL:-$JVPN_REPO/build/jvpnctl}
 
 T0=${EPOCHREALTIME/[.,]/}
 stamp() { local now=${EPOCHREALTIME/[.,]/}; printf '%7.3fs' "$(((now - T0) / 1000))e-3"; }
 say() { echo "$(stamp)  $*"; }
+jc() { ip netns exec "$1" "$JVPNCTL" "${@:2}"; }
+sess() { jc "$1" -j sessions "jvpn$1" | jq -r ".[0] | $2"; }
+fail() { echo "$*"; echo "VERDICT: the demo could not run ($*)"; exit 1; }
 
-say "setting up: namespaces a and b, links u1 and u2, jvpn0 on each side"
-topo_up > /dev/null 2>&1 || { echo "setup failed"; exit 1; }
-for ns in a b; do
-	jctl "$ns" dev set jvpn0 silent-ms 200 keepalive-ms 50
-done
-sid_a=$(jq_session a .session_id)
-say "session $sid_a (a) <-> 2001 (b) up on path 1 (link u1)"
+POLICY='[Policy]
+TransportLossTtlMs = 200
+ProbeIntervalMs    = 100'
 
-# The controller: on PATH_SILENT for the active path, switch to the other
-# path heard from most recently, with the version just read; then hold off
-# for a second (anti-flap: the other end needs a moment to follow).
-controller() {
-	local ns=$1 line ev sid path seq best v hold=0 now
-	while read -r line; do
-		read -r ev sid path seq < <(jq -r '"\(.event) \(.session_id) \(.path_id // "-") \(.seq)"' <<< "$line")
-		echo "$(stamp)  $ns: kernel event $ev session $sid path $path seq $seq"
-		[ "$ev" = path_silent ] || continue
-		now=${EPOCHREALTIME/[.,]/}
-		[ "$now" -ge "$hold" ] || { echo "$(stamp)  $ns: within cooldown, no switch"; continue; }
-		read -r best v < <(jctl "$ns" -j session show jvpn0 id "$sid" |
-			jq -r '([.paths[] | select(.active | not) | select(.remote | test("^192"))]
-			       | sort_by(.last_rx_ms) | .[0].path_id | tostring) + " " + (.state_version | tostring)')
-		if jctl "$ns" path activate jvpn0 session "$sid" path "$best" \
-			expect-version "$v" > /dev/null; then
-			echo "$(stamp)  $ns: switched session $sid to path $best (state_version $v -> $((v + 1)))"
-			hold=$((${EPOCHREALTIME/[.,]/} + 1000000))
-		fi
+setup() {
+	jvpn_load || return 1
+	ns_create a b || return 1
+	veth_pair a u1 b u1 && veth_pair a u2 b u2 || return 1
+	ip -n a addr add 192.168.241.1/24 dev u1 &&
+	ip -n b addr add 192.168.241.2/24 dev u1 &&
+	ip -n a addr add 192.168.242.1/24 dev u2 &&
+	ip -n b addr add 192.168.242.2/24 dev u2 || return 1
+	local who
+	for who in a b; do
+		(umask 077 && "$JVPNCTL" genkey > "$TEST_TMP/$who.key") || return 1
+		"$JVPNCTL" pubkey < "$TEST_TMP/$who.key" > "$TEST_TMP/$who.pub" ||
+			return 1
 	done
+	# a is the client (it has the Endpoints, one per link), b the server.
+	cat > "$TEST_TMP/jvpna.conf" <<-EOF || return 1
+	[Interface]
+	PrivateKey = $(< "$TEST_TMP/a.key")
+	ListenPort = 51821
+	Address    = 10.10.0.1/24
+
+	[Peer]
+	PublicKey  = $(< "$TEST_TMP/b.pub")
+	AllowedIPs = 10.10.0.2/32
+	Endpoint   = 192.168.241.2:51820, 192.168.242.2:51820
+
+	$POLICY
+	EOF
+	cat > "$TEST_TMP/jvpnb.conf" <<-EOF || return 1
+	[Interface]
+	PrivateKey = $(< "$TEST_TMP/b.key")
+	ListenPort = 51820
+	Address    = 10.10.0.2/24
+
+	[Peer]
+	PublicKey  = $(< "$TEST_TMP/a.pub")
+	AllowedIPs = 10.10.0.1/32
+
+	$POLICY
+	EOF
+	for who in b a; do
+		rm -f "/run/jvpn/jvpn$who.sock"
+		bg_run n "$who" "$JVPND" -c "$TEST_TMP/jvpn$who.conf" \
+			--foreground --audit "$TEST_TMP/$who.audit"
+		wait_for -t 20 test -S "/run/jvpn/jvpn$who.sock" || return 1
+	done
+	wait_for -t 30 n a ping -c 1 -W 1 10.10.0.2
 }
-for ns in a b; do
-	ip netns exec "$ns" "$JVPNCTL" -j monitor jvpn0 | controller "$ns" &
-done
-sleep 1
+
+say "setting up: namespaces a and b, links u1 and u2, jvpnd on each side"
+setup > /dev/null 2>&1 || fail "setup failed"
+# Light traffic keeps the idle path from looking silent until the test.
+ip netns exec a ping -q -i 0.1 10.10.0.2 > /dev/null 2>&1 &
+bgping=$!
+sleep 1.5
+sid_a=$(sess a .session_id)
+sid_b=$(sess b .session_id)
+say "session $sid_a (a) <-> $sid_b (b) up on path $(sess a .active_path) ($(sess a .path)), standby link probed by jvpnd"
 
 n b iperf3 -s -1 -p 5201 > /dev/null 2>&1 &
 wait_listen b 5201 > /dev/null
-n a iperf3 -c 10.10.0.2 -p 5201 -t 8 -J > "$TEST_TMP/iperf.json" 2>&1 &
+n a timeout 30 iperf3 -c 10.10.0.2 -p 5201 -t 8 --connect-timeout 3000 -J > "$TEST_TMP/iperf.json" 2>&1 &
 iperf=$!
-n a ping -i 0.01 -c 600 -W 1 10.10.0.2 > "$TEST_TMP/ping.txt" 2>&1 &
+n a timeout 30 ping -i 0.01 -c 600 -W 1 10.10.0.2 > "$TEST_TMP/ping.txt" 2>&1 &
 ping=$!
-tx_before=$(jq_session a .tx_counter)
+tx_before=$(sess a .tx_packets)
 say "ping every 10 ms and an iperf3 TCP stream are running"
 sleep 2
 say "CUT: link u1 goes down on both ends"
@@ -63,27 +98,45 @@ ip -n b link set u1 down
 wait "$ping"
 rc=0
 wait "$iperf" || rc=$?
-# The stand-in controller has no probes of standby paths: stop it before
-# the idle tail makes it chase a dead link.
-pkill -f "$JVPNCTL -j monitor" 2>/dev/null
-sleep 0.5
+kill "$bgping" 2>/dev/null
 
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TEST_TMP/ping.txt")
 recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TEST_TMP/ping.txt")
-lost=$((sent - recv))
+lost=$((${sent:-0} - ${recv:-0}))
 outage=$((lost * 10))
-bytes=$(jq '.end.sum_received.bytes // 0' "$TEST_TMP/iperf.json")
+bytes=$(jq '.end.sum_received.bytes // 0' "$TEST_TMP/iperf.json" 2>/dev/null)
+
+timeline() {
+	jc "$1" -j timeline "jvpn$1" "$2" | jq -r --arg ns "$1" '.[] |
+		"  \($ns) \(.wall[11:23]) \(.type) " +
+		(if .type == "STATE_CHANGE" then "\(.from) -> \(.to) (\(.reason))"
+		 else (.action // "") + (if .path_new then " path \(.path_old) -> \(.path_new)" else "" end)
+		 end)'
+}
+# The switch records with their details (the audit log has the extras).
+switches() {
+	jq -r --arg ns "$1" 'select(.kind == "TransportSwitch") |
+		"  \($ns) \(.wall[11:23]) \(.side): path \(.path_old) -> \(.path_new) via \(.remote), \(.validation) validation, recovery \(.recovery_ms) ms, epoch \(.epoch)"' \
+		"$TEST_TMP/$1.audit"
+}
+echo
+echo "jvpnd timelines:"
+timeline a "$sid_a"
+timeline b "$sid_b"
+echo
+echo "TransportSwitch records:"
+switches a
+switches b
 echo
 echo "session after the jump:"
-jctl a -j session show jvpn0 id "$sid_a" |
-	jq -r '"  a: session \(.session_id), active path \(.active_path_id), state_version \(.state_version), keys \([.keys[].key_id]), tx_counter \(.tx_counter), path switches \(.stats.path_switches), replay drops \(.stats.rx_replay)"'
-jctl b -j session show jvpn0 id 2001 |
-	jq -r '"  b: session \(.session_id), active path \(.active_path_id), state_version \(.state_version), keys \([.keys[].key_id]), rx_counter \(.rx_counter), path switches \(.stats.path_switches), replay drops \(.stats.rx_replay)"'
-echo "  TX counter continued across the jump: $tx_before -> $(jq_session a .tx_counter)"
+jc a sessions jvpna | sed 's/^/  a: /'
+jc b sessions jvpnb | sed 's/^/  b: /'
+echo "  TX packets continued across the jump: $tx_before -> $(sess a .tx_packets)"
 echo "  ping: $sent sent, $recv received, $lost lost => outage about ${outage} ms"
-echo "  TCP stream: iperf3 exit status $rc, $bytes bytes delivered"
-if [ "$rc" -eq 0 ] && [ "$(jq_session a .active_path_id)" = 2 ] && [ "$outage" -lt 1000 ]; then
-	echo "VERDICT: session $sid_a jumped from link u1 to u2 in about ${outage} ms; TCP stream survived"
+echo "  TCP stream: iperf3 exit status $rc, ${bytes:-0} bytes delivered"
+if [ "$rc" -eq 0 ] && [ "$(sess a .session_id)" = "$sid_a" ] &&
+   [ "$(sess a .active_path)" = 2 ] && [ "$outage" -lt 1000 ]; then
+	echo "VERDICT: session $sid_a jumped from link u1 to u2 in about ${outage} ms (jvpnd reattach); TCP stream survived"
 	exit 0
 fi
 echo "VERDICT: the jump did not complete as expected"
