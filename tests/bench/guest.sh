@@ -20,6 +20,11 @@
 # under $BENCH_OUT; tests/bench/report.py turns it all into
 # docs/benchmarks.md.  --smoke runs everything for about a second, with tiny
 # N: it checks that each benchmark runs and yields a number, nothing more.
+#
+# Helpers built on the host by run.sh/smoke.sh: build/bench/nlbulk (bulk
+# session install and raw dump, tests/bench/nlbulk.c) and build/bench/fswitch
+# (the failover stand-in controller, tests/bench/fswitch.c).  Parameters:
+# the BENCH_* defaults below; JVPN_BENCH_* on the host overrides them.
 set -uo pipefail
 . "$JVPN_REPO/tests/guest/lib.sh"
 . "$JVPN_REPO/tests/guest/topo.sh"
@@ -279,10 +284,14 @@ perf_ctl() {
 
 # perf_stop PID: SIGINT, then at most 60 s for perf to write its file.
 perf_stop() {
-	local i
+	local i st
 	kill -INT "$1" 2> /dev/null
 	for ((i = 0; i < 600; i++)); do
-		kill -0 "$1" 2> /dev/null || break
+		# An exited child stays a zombie (state Z) until wait: kill -0
+		# alone would still succeed.
+		st=Z
+		read -r _ _ st _ 2> /dev/null < "/proc/$1/stat"
+		[ "$st" = Z ] && break
 		sleep 0.1
 	done
 	kill -KILL "$1" 2> /dev/null
@@ -307,7 +316,11 @@ profile_one() {
 	exec {PERF_CTL_FD}<>"$ctl" {PERF_ACK_FD}<>"$ack"
 	logcmd profile_record perf record -e cpu-clock -F 999 -a -g -B -N -D -1 --control fifo:ctl,ack -o perf.data "(events enabled for ${BENCH_PERF_SECS}s)"
 	s0=$(now_us)
-	perf_ns perf record -e cpu-clock -F 999 -a -g -B -N -D -1 \
+	# Not through the perf_ns function: a function in the background is a
+	# subshell, and the signal that stops perf must reach perf itself
+	# (unshare and sh exec it, so $! is perf).
+	unshare -m sh -c 'mount -t tmpfs none "/lib/modules/$1" && shift && exec "$@"' \
+		perf_ns "$KVER" perf record -e cpu-clock -F 999 -a -g -B -N -D -1 \
 		--control "fifo:$ctl,$ack" -o "$data" > "$base.record.log" 2>&1 &
 	ppid=$!
 	if ! perf_ctl disable; then
@@ -350,6 +363,19 @@ profile_one() {
 	logcmd profile_report_children perf report -i perf.data --stdio --children -g none --sort sym --percent-limit 1
 	perf_ns perf report -i "$data" --stdio --children -g none \
 		--sort sym --percent-limit 1 > "$base.children.txt" 2> /dev/null
+	# Self time per CPU, and who calls the contended spin lock.
+	logcmd profile_report_cpu perf report -i perf.data --stdio --no-children -g none --sort cpu,sym --percent-limit 0.5
+	perf_ns perf report -i "$data" --stdio --no-children -g none \
+		--sort cpu,sym --percent-limit 0.5 > "$base.cpu-sym.txt" 2> /dev/null
+	# Call chains (folded, one line each) of the contended spin lock and of
+	# the cipher: in which context does the crypto run, who waits.
+	logcmd profile_report_chains perf report -i perf.data --stdio --no-children --sort sym --symbols native_queued_spin_lock_slowpath -g folded,0.1,caller,function,percent
+	perf_ns perf report -i "$data" --stdio --no-children --sort sym \
+		--symbols native_queued_spin_lock_slowpath -g folded,0.1,caller,function,percent \
+		> "$base.lock.txt" 2> /dev/null
+	perf_ns perf report -i "$data" --stdio --no-children --sort sym \
+		--symbols chacha_8block_xor_avx2,poly1305_blocks_avx2 -g folded,0.1,caller,function,percent \
+		> "$base.crypto.txt" 2> /dev/null
 	local samples
 	samples=$(sed -n 's/^# Samples: *\([0-9.]*[KM]*\).*/\1/p' "$base.self.txt" | head -n 1)
 	record profile "${load}_samples" "$cand" 1 "$(awk -v s="$samples" 'BEGIN { m = 1
@@ -587,6 +613,39 @@ fo_wg() {
 	done < <(gaps "$logs/fo-wg-ping.txt" "${cuts[*]}")
 }
 
+# fo_idle_probe: the same two cuts on an idle tunnel, then a sends three
+# pings: does a's kernel report the path silent?  On an idle tunnel no
+# silence episode is open at the cut, so this shows whether a send that
+# fails after the cut opens one.
+fo_idle_probe() {
+	local logs=$BENCH_OUT/raw mode t pid det
+	: > "$logs/fo-idle-ctl-a.log"
+	ip netns exec a "$FSWITCH" jvpn0 1001 cooldown-ms 1000 >> "$logs/fo-idle-ctl-a.log" 2>&1 &
+	pid=$!
+	wait_log "$logs/fo-idle-ctl-a.log" ready 1 10
+	for mode in drop down; do
+		activate_both 1 2> /dev/null
+		# One answered ping: a's last event on path 1 is a receive, so no
+		# silence episode is open when the link is cut.
+		ip netns exec a ping -c 1 -W 2 10.10.0.2 > /dev/null 2>&1
+		sleep 0.5
+		fo_cut "$mode" cut 1
+		t=$CUT_US
+		logcmd failover_idle_probe ip netns exec a ping -c 3 -i 0.2 -W 1 10.10.0.2
+		ip netns exec a ping -c 3 -i 0.2 -W 1 10.10.0.2 > /dev/null 2>&1
+		sleep 1
+		det=$(awk -v t="$t" '$1 >= t + 0 && $2 == "event" && $3 == "path_silent" { print "1"; exit }' \
+			"$logs/fo-idle-ctl-a.log")
+		record failover "${mode}_idle_detected" jvpn 1 "${det:-0}" bool
+		fo_cut "$mode" restore 1
+		sleep 0.5
+	done
+	jctl a -j session show jvpn0 id 1001 > "$logs/fo-idle-session-a.json"
+	kill "$pid" 2> /dev/null
+	wait "$pid" 2> /dev/null
+	activate_both 1 2> /dev/null
+}
+
 section_failover() {
 	local ns
 	# Fast detection, as in the demo: silent after 200 ms, keepalives 50 ms.
@@ -597,6 +656,7 @@ section_failover() {
 	activate_both 1 2> /dev/null
 	modprobe sch_netem 2> /dev/null
 	fo_run "$BENCH_CUTS" drop down
+	fo_idle_probe
 	for ns in a b; do
 		jctl "$ns" dev set jvpn0 silent-ms 1000 keepalive-ms 250 > /dev/null
 	done
