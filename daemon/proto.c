@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "jvpnd.h"
 #include "util.h"
 
@@ -87,14 +88,6 @@ static void send_to(struct rx_ctx *c, const void *msg, size_t len)
 {
 	if (net_send(c->sock, msg, len, (struct sockaddr *)&c->from, &c->dst))
 		c->d->stats.send_errors++;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return ntohl(v);
 }
 
 /* ---- responder --------------------------------------------------------- */
