@@ -585,6 +585,9 @@ fo_wg() {
 	logcmd failover_wg_switch ip netns exec a wg set wg0 peer "<b's public key>" endpoint 192.168.242.2:$WG_PORT
 	local w0 w1 wgexec=()
 	for ((i = 1; i <= BENCH_WG_CUTS; i++)); do
+		# Where each end sends before the cut (for the record).
+		echo "$(now_us) cut $i a: $(n a wg show wg0 endpoints | cut -f2) b: $(n b wg show wg0 endpoints | cut -f2)" \
+			>> "$logs/fo-wg-endpoints.log"
 		ip -n a link set u1 down
 		w0=$(now_us)
 		n a wg set wg0 peer "$WG_PUB_B" endpoint 192.168.242.2:$WG_PORT

@@ -340,13 +340,15 @@ set output '%s'
 set title 'jvpn relative to WireGuard (same guest, same run; > 1: jvpn better)'
 set style fill solid 0.7 border -1
 set boxwidth 0.6
-set yrange [0:*]
+set logscale y
+set yrange [0.1:*]
 set xtics rotate by -30 left
 set grid ytics
 set ylabel 'throughput: jvpn/WG    latency: WG/jvpn'
 set bmargin 9
 plot 'ratios.dat' using 0:2:xtic(1) with boxes lc rgb '#3070b0' notitle, \\
-     1 with lines lw 2 lc rgb '#c03030' title 'parity'
+     '' using 0:2:(sprintf('%%.2f', $2)) with labels offset 0,0.7 notitle, \\
+     1 with lines lw 2 lc rgb '#c03030' title 'parity (log scale)'
 """ % out, datadir)
         if err:
             errors.append("ratios: " + err)
@@ -399,7 +401,13 @@ unset multiplot
     # 3. session scale
     sc = res["scale"]
     ns = sorted({int(c) for c in sc["tcp1"]} | {int(c) for c in sc["install_rate"]})
-    if ns:
+    rows = []
+    for n in ns:
+        c = str(n)
+        rows.append([med([v for _, v in sc[m][c]]) for m in (
+            "tcp1", "mem_MemAvailable_per_session", "dump_jvpnctl_json", "dump_raw")])
+    # A line needs two points: a smoke run (one N) gets no scale plot.
+    if len(ns) >= 2 and all(sum(r[i] is not None for r in rows) >= 2 for i in range(4)):
         with open(os.path.join(datadir, "scale.dat"), "w") as f:
             for n in ns:
                 c = str(n)
@@ -456,7 +464,7 @@ set xlabel 'outage (ms)'
 set ylabel 'fraction of cuts'
 set yrange [0:1.05]
 set grid
-set key bottom right
+set key top left
 plot %s
 """ % (out, ", ".join(plots)), datadir)
         if err:
