@@ -158,10 +158,10 @@ env_info() {
 # address; the JSON lands in OUT.  One retry (the server can be a moment
 # late after the previous test).
 iperf_json() {
-	local out=$1 cand=$2 dst try
+	local out=$1 cand=$2 dst
 	shift 2
 	dst=$(dst_of "$cand")
-	for try in 1 2; do
+	for _ in 1 2; do
 		timeout $((BENCH_SECS + 30)) ip netns exec a iperf3 -c "$dst" -p 5201 \
 			--connect-timeout 5000 -J "$@" > "$out" 2> "$out.err" && return 0
 		sleep 1
@@ -211,7 +211,7 @@ ping_rtts() {
 }
 
 ping_test() {
-	local cand=$1 rep=$2 mode=$3 out dst lpid= p50 p99 sent recv
+	local cand=$1 rep=$2 mode=$3 out dst lpid='' p50 p99 sent recv
 	dst=$(dst_of "$cand")
 	out=$BENCH_OUT/raw/ping_$mode-$cand-$rep.txt
 	if [ "$mode" = load ]; then
@@ -269,6 +269,7 @@ cpu_busy() {
 # (about 20 s under TCG) to map module names to files; symbols come from
 # /proc/kallsyms either way.
 perf_ns() {
+	# shellcheck disable=SC2016 # expanded by that sh
 	unshare -m sh -c 'mount -t tmpfs none "/lib/modules/$1" && shift && exec "$@"' \
 		perf_ns "$KVER" "$@"
 }
@@ -319,6 +320,7 @@ profile_one() {
 	# Not through the perf_ns function: a function in the background is a
 	# subshell, and the signal that stops perf must reach perf itself
 	# (unshare and sh exec it, so $! is perf).
+	# shellcheck disable=SC2016 # expanded by that sh
 	unshare -m sh -c 'mount -t tmpfs none "/lib/modules/$1" && shift && exec "$@"' \
 		perf_ns "$KVER" perf record -e cpu-clock -F 999 -a -g -B -N -D -1 \
 		--control "fifo:$ctl,$ack" -o "$data" > "$base.record.log" 2>&1 &
@@ -369,12 +371,12 @@ profile_one() {
 		--sort cpu,sym --percent-limit 0.5 > "$base.cpu-sym.txt" 2> /dev/null
 	# Call chains (folded, one line each) of the contended spin lock and of
 	# the cipher: in which context does the crypto run, who waits.
-	logcmd profile_report_chains perf report -i perf.data --stdio --no-children --sort sym --symbols native_queued_spin_lock_slowpath -g folded,0.1,caller,function,percent
+	logcmd profile_report_chains perf report -i perf.data --stdio --no-children --sort sym --symbols native_queued_spin_lock_slowpath -g folded,0,caller,function,percent
 	perf_ns perf report -i "$data" --stdio --no-children --sort sym \
-		--symbols native_queued_spin_lock_slowpath -g folded,0.1,caller,function,percent \
+		--symbols native_queued_spin_lock_slowpath -g folded,0,caller,function,percent \
 		> "$base.lock.txt" 2> /dev/null
 	perf_ns perf report -i "$data" --stdio --no-children --sort sym \
-		--symbols chacha_8block_xor_avx2,poly1305_blocks_avx2 -g folded,0.1,caller,function,percent \
+		--symbols chacha_8block_xor_avx2,poly1305_blocks_avx2 -g folded,0,caller,function,percent \
 		> "$base.crypto.txt" 2> /dev/null
 	local samples
 	samples=$(sed -n 's/^# Samples: *\([0-9.]*[KM]*\).*/\1/p' "$base.self.txt" | head -n 1)
@@ -572,7 +574,9 @@ fo_wg() {
 	# for the link; (2) a script that knows of the cut at once points a's
 	# endpoint at b's u2 address; b follows by roaming (it answers to where
 	# the last authenticated packet came from).
-	seconds=$((BENCH_WG_HOLD + BENCH_WG_CUTS * 3 + 6))
+	# Generous: the loop's program starts are slow on a busy host; the ping
+	# is stopped when the loop is done.
+	seconds=$((BENCH_WG_HOLD + BENCH_WG_CUTS * 15 + 30))
 	logcmd failover_wg_ping ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.20.0.2
 	ip netns exec a ping -D -n -i 0.01 -W 1 -w "$seconds" 10.20.0.2 > "$logs/fo-wg-ping.txt" 2>&1 &
 	pid_ping=$!

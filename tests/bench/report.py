@@ -556,8 +556,40 @@ def build(resdir, mdpath, plotdir):
           "versioned switch on both ends; not comparable one to one, see "
           "[section 3](#3-failover-and-control-plane).")
         w("")
+    if loads and med(loads) >= 1.5:
+        w("**The host was busy during this run** (median load average %.1f on %s CPUs). "
+          "Contention on the host's CPUs favours jvpn's synchronous data path over "
+          "WireGuard's worker hand-offs: compare with the quiet runs under "
+          "*Run-to-run variation* below." % (med(loads), henv.get("host_cpu", "?").split(" ")[0]))
+        w("")
     if "ratios" in made:
         w("![jvpn / WireGuard ratios](%s/%s)" % (rel, made["ratios"]))
+        w("")
+
+    hist = history(resdir)
+    if len(hist) > 1:
+        w("**Run-to-run variation.** The same benchmark on this machine, newest first "
+          "(full runs kept in `build/bench/`; this run in bold). The host is shared "
+          "and the guest is emulated: when other work competes for the host's CPUs "
+          "(load column: median 1-minute load average during the run, on %s host "
+          "CPUs), WireGuard's queue-and-worker pipeline suffers more than jvpn's "
+          "synchronous one, and the ratios move with it. Read a single run's ratios "
+          "with that in mind." % henv.get("host_cpu", "?").split(" ")[0])
+        w("")
+        cols = [("tcp1", +1), ("tcp4", +1), ("udp64_pps", +1), ("udp1400_pps", +1),
+                ("ping_idle_p50", -1), ("ping_load_p50", -1)]
+        w("| run | host load | " + " | ".join(
+            dict((m, l) for m, l, _, _ in DATAPLANE)[m] for m, _ in cols) + " |")
+        w("|---|---:|" + "---:|" * len(cols))
+        for name, load, r in hist[:6]:
+            cells = []
+            for m, _ in cols:
+                v = ratio(med(values(r, "dataplane", m, "jvpn")), med(values(r, "dataplane", m, "wg")))
+                cells.append("n/a" if v is None else "%.2f" % v)
+            label = "**%s**" % name if os.path.abspath(os.path.join(os.path.dirname(resdir), name)) == os.path.abspath(resdir) else name
+            w("| %s | %s | %s |" % (label, "%.1f" % load if load is not None else "?", " | ".join(cells)))
+        w("")
+        w("(jvpn / WireGuard; throughput ≥ 1 and latency ≤ 1 are jvpn better.)")
         w("")
 
     # ---------------------------------------------------------- machine
@@ -577,7 +609,7 @@ def build(resdir, mdpath, plotdir):
                                                         genv.get("cpu", "?")))
     w("| Tools | %s; WireGuard %s; %s |" % (genv.get("iperf3", "?"), genv.get("wireguard", "?"),
                                           genv.get("perf", "?")))
-    w("| jvpn | git %s, module %s |" % (henv.get("git", "?"), genv.get("jvpn", "?")))
+    w("| jvpn | git %s; jvpn.ko %s |" % (henv.get("git", "?"), henv.get("jvpn_ko", "?")))
     w("| MTU | %s |" % genv.get("mtu", "?"))
     w("| Parameters | %s |" % genv.get("params", "?"))
     w("| Guest time | %s s (%s) |" % (henv.get("guest_seconds", "?"),
@@ -883,7 +915,9 @@ def build(resdir, mdpath, plotdir):
             tv = med(values(res, "profile", metric, cand))
             unit = "Mbit/s" if load == "tcp1" else "pps"
             busy = sum(100 - d.get("idle", 100) for _, d in cpus)
-            facts[(load, cand)] = {"busy": busy, "tput": tv, "cpus": cpus}
+            cs = parse_cpu_sym(base + ".cpu-sym.txt")
+            ciph = [sum(v for k, v in cs.get(c, {}).items() if CRYPTO.search(k)) for c in (0, 1)]
+            facts[(load, cand)] = {"busy": busy, "tput": tv, "cpus": cpus, "cipher_cpu": ciph}
             w("| %s | %s | %s %s | %s | %.0f%% of 200%% |" % (
                 "TCP 1 stream" if load == "tcp1" else "UDP 1392 B", CAND_NAME[cand], fmt(tv, unit), unit,
                 "; ".join("%s %.0f/%.0f/%.0f" % (c, d.get("usr", 0), d.get("sys", 0), d.get("soft", 0))
@@ -1091,17 +1125,34 @@ def analysis_text(res, facts, cats, ch, ctx, locks, selfpct):
         cost = (fj["busy"] / fj["tput"]) / (fw["busy"] / fw["tput"])
         ij, iw = cats[(load, "jvpn")].get("idle", 0), cats[(load, "wg")].get("idle", 0)
         pts.append((load, name, fj, fw, cost, ij, iw))
-    if pts:
-        w("%d. **Not more work per byte, but less of the machine used.** CPU time per unit "
-          "of throughput, jvpn relative to WireGuard: %s. Yet while the load ran, %s of "
-          "the perf samples were idle with jvpn against %s with WireGuard (/proc/stat: "
-          "%s busy of 200%% against %s). jvpn loses because it cannot keep both vCPUs "
-          "busy, not because its per-packet path is heavier." % (
-              nxt(), ", ".join("%.2f (%s)" % (c, n) for _, n, _, _, c, _, _ in pts),
-              ", ".join("%.0f%% (%s)" % (ij, n) for _, n, _, _, _, ij, _ in pts),
-              ", ".join("%.0f%%" % iw for _, _, _, _, _, _, iw in pts),
-              ", ".join("%.0f%%" % fj["busy"] for _, _, fj, _, _, _, _ in pts),
-              ", ".join("%.0f%%" % fw["busy"] for _, _, _, fw, _, _, _ in pts)))
+    for load, name, fj, fw, cost, ij, iw in pts:
+        tr = fj["tput"] / fw["tput"]
+        nums = ("under perf jvpn ran at %.2f× WireGuard's rate; CPU time per unit of "
+                "throughput %.2f× WireGuard's; idle samples %.0f%% (jvpn) against %.0f%% "
+                "(WireGuard); /proc/stat busy %.0f%% against %.0f%% of 200%%" % (
+                    tr, cost, ij, iw, fj["busy"], fw["busy"]))
+        cc = fj.get("cipher_cpu") or [0, 0]
+        split = ""
+        if sum(cc) > 0:
+            split = (" jvpn's cipher time per vCPU: %.1f%% on cpu0, %.1f%% on cpu1 (WireGuard: "
+                     "%.1f%%, %.1f%%)%s." % (cc[0], cc[1], (fw.get("cipher_cpu") or [0, 0])[0],
+                                            (fw.get("cipher_cpu") or [0, 0])[1],
+                                            ": all of it on one vCPU" if min(cc) < 0.2 * max(cc) else ""))
+        if tr < 1 and ij > iw + 5:
+            w("%d. **%s: behind while leaving CPU unused.** %s. jvpn cannot keep both "
+              "vCPUs busy: %s%s" % (nxt(), name, nums[0].upper() + nums[1:],
+                                    "it is not doing more work per byte, it is doing it "
+                                    "serially." if cost <= 1.15 else
+                                    "and it also spends more CPU per unit of work.", split))
+        elif tr >= 1 and iw > ij + 5:
+            w("%d. **%s: here WireGuard is the one leaving CPU unused.** %s. With the "
+              "host busy (see the load in the machine table), WireGuard's hand-offs "
+              "(`queue_work_on()` to its crypto workers, NAPI, the tx worker) wait for "
+              "descheduled vCPUs, while jvpn's synchronous path just runs; jvpn pays for "
+              "it in CPU per byte%s." % (nxt(), name, nums[0].upper() + nums[1:],
+                                          " (%.2f×)" % cost if cost > 1 else ""))
+        else:
+            w("%d. **%s.** %s." % (nxt(), name, nums[0].upper() + nums[1:]))
         w("")
     for load, name in (("tcp1", "TCP"), ("udp1400", "UDP 1392 B")):
         cj, cw = ctx.get((load, "jvpn")), ctx.get((load, "wg"))
@@ -1233,6 +1284,33 @@ measure them.
 Outside the kernel: a full JSON dump with `jvpnctl -j session show` of
 100,000 sessions takes about ten times as long as the netlink dump itself
 (section 2): the time is in jvpnctl's formatting, not in the module."""
+
+
+def history(resdir):
+    """[(name, median host load, results)] of the full runs next to resdir,
+    newest first."""
+    parent = os.path.dirname(os.path.abspath(resdir))
+    out = []
+    for name in sorted(os.listdir(parent), reverse=True):
+        d = os.path.join(parent, name)
+        rt = os.path.join(d, "results.tsv")
+        if not os.path.isfile(rt):
+            continue
+        if kv_file(os.path.join(d, "guest-env.txt")).get("smoke", "0") == "1":
+            continue
+        r = load_results(rt)
+        if len(r["dataplane"]["tcp1"]["jvpn"]) < 3:
+            continue
+        loads = []
+        lp = os.path.join(d, "host-load.txt")
+        if os.path.exists(lp):
+            with open(lp) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) >= 2:
+                        loads.append(float(p[1]))
+        out.append((name, med(loads), r))
+    return out
 
 
 def struct_sizes(repo):

@@ -10,6 +10,7 @@
 # JVPN_BENCH_SECS (3), JVPN_BENCH_PINGS (200), JVPN_BENCH_CUTS (20),
 # JVPN_BENCH_WG_CUTS (10), JVPN_BENCH_SCALE ("1 1000 10000 100000"),
 # JVPN_BENCH_SCALE_REPS (3), JVPN_BENCH_PERF_SECS (4); on the host:
+# JVPN_BENCH_WAIT_QUIET (300: seconds to wait for the host's load to drop),
 # BENCH_MEM (guest MB, 4096), BENCH_TIMEOUT (guest seconds, 1200),
 # BENCH_MD (docs/benchmarks.md), BENCH_PLOTS (docs/bench).
 set -uo pipefail
@@ -41,10 +42,25 @@ done
 	echo "host_os	$(. /etc/os-release && echo "$PRETTY_NAME")"
 	echo "qemu	$(qemu-system-x86_64 --version | head -n 1)"
 	echo "git	$(git describe --always --dirty 2> /dev/null || echo unknown)"
+	echo "jvpn_ko	sha256 $(sha256sum jvpn.ko | cut -c1-16), built $(date -u -r jvpn.ko '+%Y-%m-%d %H:%M UTC')"
 	echo "command	make bench  (tests/bench/run.sh $*)"
 	echo "guest_command	tools/vm/jvpn-vm --mem $mem --timeout $timeout -- tests/bench/guest.sh $*"
 	echo "knobs	$(env | grep '^JVPN_BENCH_' | tr '\n' ' ')"
 } > "$out/host-env.txt"
+
+# The guest is emulated on a shared host: other work on the host's CPUs
+# moves the ratios (see "Run-to-run variation" in the report).  Wait a
+# while for a quiet host (JVPN_BENCH_WAIT_QUIET seconds, 0: do not wait).
+quiet=${JVPN_BENCH_WAIT_QUIET:-300}
+limit=$(($(nproc) * 3 / 4))
+[ "$limit" -ge 1 ] || limit=1
+waited=0
+while read -r load _ < /proc/loadavg && [ "${load%.*}" -ge "$limit" ] && [ "$waited" -lt "$quiet" ]; do
+	[ "$waited" -gt 0 ] || echo "bench: host load $load >= $limit, waiting up to ${quiet}s for a quieter host" >&2
+	sleep 10
+	waited=$((waited + 10))
+done
+echo "host_load_at_start	$(cut -d' ' -f1-3 /proc/loadavg) (waited ${waited}s)" >> "$out/host-env.txt"
 
 # The host is shared (other guests, builds): its load is part of the context.
 (while :; do
