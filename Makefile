@@ -48,6 +48,7 @@ UNIT_TESTS :=
 -include daemon/jvpnd.mk
 -include daemon/reattach.mk
 -include tests/unit/build.mk
+-include tests/bench/build.mk
 
 user: $(USER_BINS)
 

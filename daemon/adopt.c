@@ -228,6 +228,25 @@ static void adopt_keys(struct jvpnd *d, struct session *s,
 	}
 }
 
+/*
+ * The persisted state may be VOLATILE or DEGRADED while the kernel heard
+ * from the peer since (its PATH_ALIVE went to a daemon that was not
+ * running): recent authenticated RX means the path works.  Otherwise the
+ * loss is handled as if just reported: a client reattaches, a server
+ * starts its recovery window (roam.c).
+ */
+static void adopt_liveness(struct jvpnd *d, struct session *s,
+			   const struct kernel_session *ks)
+{
+	if (s->fsm.state != FSM_VOLATILE && s->fsm.state != FSM_DEGRADED)
+		return;
+	if (ks->last_rx_ms < d->cfg.policy.transport_loss_ttl_ms) {
+		sess_step(d, s, FSM_EV_PATH_ALIVE, FSM_R_NONE);
+		return;
+	}
+	roam_path_silent(d, s, s->active_path);
+}
+
 static void adopt_one(struct jvpnd *d, const struct kernel_session *ks,
 		      const struct state_record *r, struct peer *p,
 		      const struct kernel_dev *dev)
@@ -274,6 +293,7 @@ static void adopt_one(struct jvpnd *d, const struct kernel_session *ks,
 			{ .key = "version", .type = AUDIT_KV_U64,
 			  .u = r->version },
 		    }, 3);
+	adopt_liveness(d, s, ks);
 }
 
 static void detach_old_sockets(struct jvpnd *d, const struct kernel_dev *dev)

@@ -158,56 +158,137 @@ static uint64_t sum_refused(const struct jvpnd *d)
 	return sum;
 }
 
-static void cmd_status(struct control_client *c)
+/* ---- status ------------------------------------------------------------ */
+
+/* Far above the ~3 KiB the status takes; overflowing is a bug. */
+#define STATUS_MAX	8192
+
+/* The status: one flat JSON object, built member by member. */
+struct status_obj {
+	char buf[STATUS_MAX];
+	size_t len;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void st_add(struct status_obj *o, const char *fmt, ...)
 {
-	const struct jvpnd *d = c->d;
+	size_t room = sizeof(o->buf) - o->len;
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		o->full = true;
+	else
+		o->len += (size_t)n;
+}
+
+static void st_u64(struct status_obj *o, const char *key, uint64_t v)
+{
+	st_add(o, ",\"%s\":%llu", key, (unsigned long long)v);
+}
+
+static void status_daemon(struct status_obj *o, const struct jvpnd *d)
+{
 	const struct jvpnd_stats *st = &d->stats;
 	const struct audit_stats *as = audit_get_stats(&d->audit);
 
-	out_line(c, "{\"ifname\":\"%s\",\"ifindex\":%u,\"version\":\"%s\","
-		 "\"uptime_ms\":%llu,\"peers\":%u,\"sessions\":%u,"
-		 "\"max_sessions\":%u,\"adopted\":%u,\"sockets\":%u,"
-		 "\"rx_msgs\":%llu,\"rx_errors\":%llu,\"rx_unhandled\":%llu,"
-		 "\"hs_init_rx\":%llu,\"hs_refused\":%llu,"
-		 "\"hs_replay\":%llu,\"hs_unknown_peer\":%llu,"
-		 "\"hs_mac1\":%llu,\"hs_rate_limited\":%llu,"
-		 "\"cookies_sent\":%llu,\"sessions_created\":%llu,"
-		 "\"sessions_refused\":%llu,\"sessions_removed\":%llu,"
-		 "\"rekeys\":%llu,\"hs_timeouts\":%llu,\"send_errors\":%llu,"
-		 "\"kernel_errors\":%llu,\"state_save_errors\":%llu,"
-		 "\"timers_refused\":%llu,\"events\":%llu,"
-		 "\"events_lost\":%llu,\"event_overflows\":%llu,"
-		 "\"resyncs\":%llu,\"audit_emitted\":%llu,"
-		 "\"audit_dropped\":%llu,\"control_refused\":%llu}",
-		 d->ifname, d->k.ifindex, JVPN_VERSION,
-		 (unsigned long long)(loop_now_ms() - d->start_ms),
-		 d->n_peers, d->st.n, d->st.capacity, d->adopted, d->net.n,
-		 (unsigned long long)st->rx_msgs,
-		 (unsigned long long)st->rx_errors,
-		 (unsigned long long)st->rx_bad_type,
-		 (unsigned long long)st->hs_init_rx,
-		 (unsigned long long)sum_refused(d),
-		 (unsigned long long)st->hs_refused[-HS_E_REPLAY],
-		 (unsigned long long)st->hs_refused[-HS_E_UNKNOWN_PEER],
-		 (unsigned long long)st->hs_refused[-HS_E_MAC1],
-		 (unsigned long long)st->hs_rate_limited,
-		 (unsigned long long)st->cookies_sent,
-		 (unsigned long long)st->sessions_created,
-		 (unsigned long long)st->sessions_refused,
-		 (unsigned long long)st->sessions_removed,
-		 (unsigned long long)st->rekeys,
-		 (unsigned long long)st->hs_timeouts,
-		 (unsigned long long)st->send_errors,
-		 (unsigned long long)st->kernel_errors,
-		 (unsigned long long)st->state_save_errors,
-		 (unsigned long long)st->timers_refused,
-		 (unsigned long long)d->ev.received,
-		 (unsigned long long)d->ev.gaps,
-		 (unsigned long long)d->ev.overflows,
-		 (unsigned long long)d->ev.resyncs,
-		 (unsigned long long)as->emitted,
-		 (unsigned long long)as->dropped,
-		 (unsigned long long)d->ctl.refused_clients);
+	st_add(o, "{\"ifname\":\"%s\",\"ifindex\":%u,\"version\":\"%s\"",
+	       d->ifname, d->k.ifindex, JVPN_VERSION);
+	st_u64(o, "uptime_ms", loop_now_ms() - d->start_ms);
+	st_u64(o, "peers", d->n_peers);
+	st_u64(o, "sessions", d->st.n);
+	st_u64(o, "max_sessions", d->st.capacity);
+	st_u64(o, "adopted", d->adopted);
+	st_u64(o, "sockets", d->net.n);
+	st_u64(o, "rx_msgs", st->rx_msgs);
+	st_u64(o, "rx_errors", st->rx_errors);
+	st_u64(o, "rx_unhandled", st->rx_bad_type);
+	st_u64(o, "hs_init_rx", st->hs_init_rx);
+	st_u64(o, "hs_refused", sum_refused(d));
+	st_u64(o, "hs_replay", st->hs_refused[-HS_E_REPLAY]);
+	st_u64(o, "hs_unknown_peer", st->hs_refused[-HS_E_UNKNOWN_PEER]);
+	st_u64(o, "hs_mac1", st->hs_refused[-HS_E_MAC1]);
+	st_u64(o, "hs_rate_limited", st->hs_rate_limited);
+	st_u64(o, "cookies_sent", st->cookies_sent);
+	st_u64(o, "sessions_created", st->sessions_created);
+	st_u64(o, "sessions_refused", st->sessions_refused);
+	st_u64(o, "sessions_removed", st->sessions_removed);
+	st_u64(o, "rekeys", st->rekeys);
+	st_u64(o, "hs_timeouts", st->hs_timeouts);
+	st_u64(o, "send_errors", st->send_errors);
+	st_u64(o, "kernel_errors", st->kernel_errors);
+	st_u64(o, "state_save_errors", st->state_save_errors);
+	st_u64(o, "timers_refused", st->timers_refused);
+	st_u64(o, "events", d->ev.received);
+	st_u64(o, "events_lost", d->ev.gaps);
+	st_u64(o, "event_overflows", d->ev.overflows);
+	st_u64(o, "resyncs", d->ev.resyncs);
+	st_u64(o, "audit_emitted", as->emitted);
+	st_u64(o, "audit_dropped", as->dropped);
+	st_u64(o, "control_refused", d->ctl.refused_clients);
+}
+
+/* Reattach: the daemon's counts, then the server layer's own. */
+static void status_reattach(struct status_obj *o, const struct jvpnd *d)
+{
+	static const struct ra_server_stats none;
+	const struct ra_server_stats *rs = d->roam_ready ?
+					   ra_server_get_stats(&d->ra_srv) :
+					   &none;
+	char key[JSONL_KEY_MAX];
+	int i;
+
+	st_u64(o, "ra_refused", d->stats.ra_refused);
+	st_u64(o, "ra_switches", d->stats.ra_switches);
+	st_u64(o, "ra_window_rescued", d->stats.ra_window_rescued);
+	st_u64(o, "ra_srv_pending",
+	       d->roam_ready ? ra_server_pending_count(&d->ra_srv) : 0);
+	st_u64(o, "ra_srv_challenges_sent", rs->challenges_sent);
+	st_u64(o, "ra_srv_commits", rs->commits);
+	st_u64(o, "ra_srv_commits_standby", rs->commits_standby);
+	st_u64(o, "ra_srv_pending_expired", rs->pending_expired);
+	st_u64(o, "ra_srv_probes_answered", rs->probes_answered);
+	st_u64(o, "ra_srv_audit_suppressed", rs->audit_suppressed);
+	st_u64(o, "ra_srv_mac_old_key", rs->mac_old_key);
+	/* Every reason, zero or not: a stable set of keys. */
+	for (i = 1; i < RA_ERR_COUNT; i++) {
+		snprintf(key, sizeof(key), "ra_srv_refused_%s", ra_errname(-i));
+		st_u64(o, key, rs->refused[i]);
+	}
+}
+
+static void status_link(struct status_obj *o, const struct jvpnd *d)
+{
+	const struct jvpnd_stats *st = &d->stats;
+
+	st_add(o, ",\"link_watch\":%s", d->link.registered ? "true" : "false");
+	st_u64(o, "link_open_errors", st->link_open_errors);
+	st_u64(o, "link_events", st->link_events);
+	st_u64(o, "link_overruns", st->link_overruns);
+	st_u64(o, "link_lookups", st->link_lookups);
+	st_u64(o, "link_lookup_errors", st->link_lookup_errors);
+	st_u64(o, "link_reattaches", st->link_reattaches);
+	st_u64(o, "link_probe_kicks", st->link_probe_kicks);
+}
+
+static void cmd_status(struct control_client *c)
+{
+	struct status_obj o = { .len = 0 };
+
+	status_daemon(&o, c->d);
+	status_reattach(&o, c->d);
+	status_link(&o, c->d);
+	st_add(&o, "}\n");
+	if (o.full || !out_put(c, o.buf, o.len)) {
+		out_error(c, "reply too large");
+		return;
+	}
 	out_line(c, "{\"ok\":true}");
 }
 

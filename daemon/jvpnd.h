@@ -9,6 +9,7 @@
  *               persisted state
  *   adopt.c     restart: adopt the kernel's sessions
  *   events.c    kernel events
+ *   link.c      link watch: rtnetlink, local links and routes
  *   control.c   the control socket
  */
 #ifndef JVPND_JVPND_H
@@ -25,6 +26,7 @@
 #include "events.h"
 #include "handshake.h"
 #include "kernel.h"
+#include "link.h"
 #include "loop.h"
 #include "net.h"
 #include "peer.h"
@@ -73,6 +75,15 @@ struct jvpnd_stats {
 	uint64_t timers_refused;	/* timer heap full */
 	uint64_t ra_refused;		/* reattach/probe messages refused */
 	uint64_t ra_switches;		/* committed path switches */
+	uint64_t ra_window_rescued;	/* server recovery window found RX */
+	/* Link watch (link.c). */
+	uint64_t link_open_errors;	/* sockets not opened: no watch */
+	uint64_t link_events;		/* notifications that were news */
+	uint64_t link_overruns;		/* ENOBUFS, cut datagram: full pass */
+	uint64_t link_lookups;		/* RTM_GETROUTE of an active path */
+	uint64_t link_lookup_errors;	/* no answer: nothing decided */
+	uint64_t link_reattaches;	/* reattaches started: no route */
+	uint64_t link_probe_kicks;	/* clients told to probe now */
 };
 
 struct jvpnd {
@@ -92,6 +103,7 @@ struct jvpnd {
 	bool audit_pollable, audit_watching;
 	struct loop_fd audit_h;
 	struct events ev;
+	struct link_watch link;
 	struct control ctl;
 	struct loop_fd sig_h;
 	char state_path[PATH_MAX];
@@ -164,8 +176,8 @@ void roam_destroy(struct jvpnd *d);
 void roam_session_up(struct jvpnd *d, struct session *s);
 /* Before a session is freed. */
 void roam_session_down(struct jvpnd *d, struct session *s);
-/* The reattach key changed (rekey). */
-void roam_rekey(struct session *s);
+/* The reattach key changed (rekey; call before swap_pending is set). */
+void roam_rekey(struct jvpnd *d, struct session *s);
 /* REATTACH_* and PROBE* messages from a socket. */
 void roam_rx(struct jvpnd *d, struct net_sock *sock, const uint8_t *buf,
 	     size_t len, const struct sockaddr_storage *from,
@@ -175,6 +187,15 @@ void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id);
 void roam_path_alive(struct jvpnd *d, struct session *s);
 void roam_unknown_source(struct jvpnd *d, struct session *s,
 			 uint32_t sock_id, const struct hs_source *src);
+/*
+ * Link watch: the active path of an initiator session has no usable
+ * route.  Starts the reattach at once (TRANSPORT_LOST, link_down) unless
+ * one is under way; true if it did.  why: the audit record's fields.
+ */
+bool roam_link_down(struct jvpnd *d, struct session *s,
+		    const struct audit_kv *why, unsigned int n_why);
+/* Link watch: a link, address or route came up; probe candidates now. */
+void roam_link_up(struct jvpnd *d, struct session *s);
 
 /* ---- adopt.c ----------------------------------------------------------- */
 

@@ -349,7 +349,7 @@ int sess_rekey_install(struct jvpnd *d, struct session *s,
 		return ret;
 	}
 	memcpy(s->reattach_key, keys->reattach, sizeof(s->reattach_key));
-	roam_rekey(s);
+	roam_rekey(d, s);
 	s->pending_key_id = id;
 	s->swap_pending = true;
 	return 0;

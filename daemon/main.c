@@ -420,9 +420,12 @@ static void shutdown_daemon(struct jvpnd *d)
 	else
 		jvpnd_save_state(d);
 	control_close(d);
+	link_close(d);
 	events_close(d);
 	final_flush(d);
 	for (i = 0; i < d->n_peers; i++) {
+		/* Out of the timer heap before the memory goes. */
+		loop_timer_cancel(d->loop, &d->peers[i].hs_timer);
 		if (d->peers[i].hs)
 			hs_initiator_destroy(d->peers[i].hs);
 		free(d->peers[i].hs);
@@ -470,6 +473,13 @@ static void start(struct jvpnd *d, const struct opts *o)
 	ret = events_open(d);
 	if (ret)
 		die(ret, "kernel event socket");
+	/* An accelerator: without it the kernel's silence still detects. */
+	ret = link_open(d);
+	if (ret) {
+		d->stats.link_open_errors++;
+		fprintf(stderr, "jvpnd: no link watch (%s): link failures are "
+			"detected by silence only\n", strerror(-ret));
+	}
 	setup_sockets(d);
 	if (!d->dev_created && (ret = adopt_sessions(d)))
 		fprintf(stderr, "jvpnd: adopting sessions: %s\n",

@@ -43,7 +43,7 @@ const struct policy_knob policy_knobs[] = {
 	     "interval between probes on a path being validated or measured"),
 	KNOB("MaxProbes", max_probes,
 	     10, 1, 1000, "probes",
-	     "unanswered probes after which a path is given up (probe ceiling)"),
+	     "unanswered probes after which a path is given up (probe ceiling); a given-up path is retried once per MaxProbes x ProbeIntervalMs"),
 	KNOB("MaxLossPercent", max_loss_percent,
 	     10, 0, 100, "%",
 	     "quality floor: highest acceptable packet loss"),
@@ -414,8 +414,18 @@ struct policy_decision policy_may_probe(const struct jvpn_policy *p,
 					const struct policy_counters *c,
 					uint64_t now_ms)
 {
-	if (c->probes_unanswered >= p->max_probes)
-		return decide(POLICY_DENY, FSM_R_PROBE_LIMIT, 0);
+	uint64_t retry = (uint64_t)p->probe_interval_ms * p->max_probes;
+
+	/* A path given up is not forgotten: it may come back (a link
+	 * restored, a route repaired), so it is retried once per MaxProbes
+	 * intervals, a fraction 1/MaxProbes of the normal probe cost.
+	 */
+	if (c->probes_unanswered >= p->max_probes) {
+		if (elapsed(now_ms, c->last_probe_ms) < retry)
+			return decide(POLICY_DENY, FSM_R_PROBE_LIMIT,
+				      c->last_probe_ms + retry);
+		return decide(POLICY_ALLOW, FSM_R_NONE, 0);
+	}
 	if (c->has_probed &&
 	    elapsed(now_ms, c->last_probe_ms) < p->probe_interval_ms)
 		return decide(POLICY_DENY, FSM_R_PROBE_INTERVAL,

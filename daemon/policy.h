@@ -175,9 +175,11 @@ struct policy_decision policy_path_quality_ok(const struct jvpn_policy *p,
 					      const struct path_quality *q);
 
 /*
- * May another probe be sent?  DENY with FSM_R_PROBE_LIMIT once MaxProbes
- * are unanswered (give the path up), with FSM_R_PROBE_INTERVAL and a
+ * May another probe be sent?  DENY with FSM_R_PROBE_INTERVAL and a
  * not_before while ProbeIntervalMs has not passed since the last one.
+ * Once MaxProbes are unanswered the path is given up: DENY with
+ * FSM_R_PROBE_LIMIT and a not_before, one retry allowed per
+ * MaxProbes x ProbeIntervalMs until a probe is answered.
  */
 struct policy_decision policy_may_probe(const struct jvpn_policy *p,
 					const struct policy_counters *c,

@@ -197,6 +197,93 @@ static void put_mac(const uint8_t *key, uint8_t *msg, size_t mac_off)
 	ra_mac(msg + mac_off, key, msg, mac_off);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Key rollover                                                            */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A rekey gives both ends a new reattach key, but not at the same moment:
+ * the server (responder) switches when it answers the new handshake, the
+ * client (initiator) when that answer arrives: later, or not at all if it
+ * is lost and the client retries.  So each end accepts the previous key
+ * for a grace period and sends with the current one, except where the
+ * peer could not verify that:
+ *
+ * - A server answer (PROBE_REPLY; CHALLENGE or COMMITTED confirmation to
+ *   a REQ; confirmation to a RESP) is MACed with the key its request
+ *   verified under.  A request under the old key comes from a client that
+ *   may not hold the new key yet and could not check an answer under it;
+ *   a client that switched meanwhile still accepts the old key.
+ * - A server-initiated CHALLENGE answers nothing.  During the server's
+ *   grace the client surely accepts the old key: either it has not
+ *   switched, or it switched after the server and is inside its own,
+ *   later ending, grace.  It surely has the new key only once it used it.
+ *   So the old key MACs it until then (or until the grace ends).
+ * - The client never needs to answer with its old key: its current key
+ *   came with a handshake answer, which proves the server holds it as its
+ *   current key (or, after a newer rekey, as the old one, in its grace).
+ *   A RESP to a CHALLENGE that used the old key goes out under the
+ *   current key and is accepted.
+ *
+ * Freshness is per session, not per key: REQ counters, the probe window,
+ * the pending challenge and the client's probe records outlive a rekey,
+ * so a replay under either key is still refused, and once the grace is
+ * over a message under the old key fails its MAC.
+ */
+
+static void old_key_drop(struct ra_old_key *o)
+{
+	sodium_memzero(o->key, sizeof(o->key));
+	o->held = false;
+}
+
+/* The old key while its grace lasts; wiped at the first look after it. */
+static const uint8_t *old_key_get(struct ra_old_key *o, uint64_t now_ms)
+{
+	if (!o->held)
+		return NULL;
+	if (now_ms >= o->until_ms) {
+		old_key_drop(o);
+		return NULL;
+	}
+	return o->key;
+}
+
+/* The key msg's MAC verifies under (current first), NULL if none. */
+static const uint8_t *mac_ok_any(const uint8_t *key, struct ra_old_key *o,
+				 const uint8_t *msg, size_t mac_off,
+				 uint64_t now_ms)
+{
+	const uint8_t *old;
+
+	if (mac_ok(key, msg, mac_off))
+		return key;
+	old = old_key_get(o, now_ms);
+	if (old && mac_ok(old, msg, mac_off))
+		return old;
+	return NULL;
+}
+
+/*
+ * key := new_key.  The replaced key becomes the old one, unless keep_old:
+ * then the old key held now stays (the peer evidently still uses it).
+ * Either way its grace starts again now.
+ */
+static void rollover(uint8_t key[JVPN_REATTACH_KEY_LEN], struct ra_old_key *o,
+		     const uint8_t *new_key, bool keep_old, uint64_t now_ms,
+		     uint64_t grace_ms)
+{
+	if (!keep_old)
+		memcpy(o->key, key, sizeof(o->key));
+	memcpy(key, new_key, JVPN_REATTACH_KEY_LEN);
+	if (!grace_ms) {
+		old_key_drop(o);
+		return;
+	}
+	o->held = true;
+	o->until_ms = now_ms + grace_ms;
+}
+
 /* Size and type; reserved bytes are checked per message. */
 static int check_frame(const uint8_t *msg, size_t len, uint8_t type,
 		       size_t want)
@@ -233,8 +320,8 @@ static void format_remote(const struct ra_path *p, char *buf, size_t len)
 /* Message builders                                                        */
 /* ---------------------------------------------------------------------- */
 
-static void build_challenge(const struct ra_session *s, uint8_t flags,
-			    uint64_t counter,
+static void build_challenge(const struct ra_session *s, const uint8_t *key,
+			    uint8_t flags, uint64_t counter,
 			    const uint8_t chal[RA_CHALLENGE_LEN],
 			    uint64_t version, struct ra_output *out)
 {
@@ -248,7 +335,7 @@ static void build_challenge(const struct ra_session *s, uint8_t flags,
 	if (chal)
 		memcpy(m + RA_CHAL_OFF_CHALLENGE, chal, RA_CHALLENGE_LEN);
 	put_be64(m + RA_CHAL_OFF_VERSION, version);
-	put_mac(s->key, m, RA_CHAL_OFF_MAC);
+	put_mac(key, m, RA_CHAL_OFF_MAC);
 	out->len = RA_CHAL_LEN;
 }
 
@@ -448,6 +535,7 @@ int ra_session_init(struct ra_session *s, uint32_t local_id, uint32_t peer_id,
 	s->local_id = local_id;
 	s->peer_id = peer_id;
 	memcpy(s->key, key, sizeof(s->key));
+	s->key_proven = true;		/* by the handshake that made it */
 	s->fsm = fsm;
 	s->pc = pc;
 	s->active = *active;
@@ -463,6 +551,110 @@ void ra_session_wipe(struct ra_session *s)
 {
 	if (s)
 		sodium_memzero(s, sizeof(*s));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Server: key rollover                                                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Sessions holding an old key are listed in the order their grace ends,
+ * so ra_server_expire() wipes each one on time without scanning sessions.
+ */
+static void old_unlink(struct ra_server *srv, struct ra_session *s)
+{
+	if (!s->old_listed)
+		return;
+	if (s->old_prev)
+		s->old_prev->old_next = s->old_next;
+	else
+		srv->old_first = s->old_next;
+	if (s->old_next)
+		s->old_next->old_prev = s->old_prev;
+	else
+		srv->old_last = s->old_prev;
+	s->old_prev = s->old_next = NULL;
+	s->old_listed = false;
+}
+
+/* One grace for every session: the walk nearly always stops at once. */
+static void old_link(struct ra_server *srv, struct ra_session *s)
+{
+	struct ra_session *before = srv->old_last;
+
+	while (before && before->old.until_ms > s->old.until_ms)
+		before = before->old_prev;
+	s->old_prev = before;
+	s->old_next = before ? before->old_next : srv->old_first;
+	if (s->old_next)
+		s->old_next->old_prev = s;
+	else
+		srv->old_last = s;
+	if (before)
+		before->old_next = s;
+	else
+		srv->old_first = s;
+	s->old_listed = true;
+}
+
+int ra_session_rekey(struct ra_server *srv, struct ra_session *s,
+		     const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
+		     uint64_t now_ms, uint64_t grace_ms)
+{
+	bool keep_old;
+
+	if (!srv || !s || !new_key)
+		return RA_E_INVAL;
+	/*
+	 * A key the client never used never reached it: the handshake answer
+	 * was lost and the client retried.  It still uses the old key.
+	 */
+	keep_old = !s->key_proven && old_key_get(&s->old, now_ms);
+	old_unlink(srv, s);
+	rollover(s->key, &s->old, new_key, keep_old, now_ms, grace_ms);
+	s->key_proven = false;
+	if (s->old.held)
+		old_link(srv, s);
+	return RA_OK;
+}
+
+void ra_session_key_proven(struct ra_session *s)
+{
+	if (s)
+		s->key_proven = true;
+}
+
+/*
+ * mac_ok_any() for a server session: a MAC under the current key proves
+ * the client holds it; one only the old key verifies is counted.
+ */
+static const uint8_t *srv_mac_ok(struct ra_server *srv, struct ra_session *s,
+				 const uint8_t *msg, size_t mac_off,
+				 uint64_t now_ms)
+{
+	const uint8_t *key = mac_ok_any(s->key, &s->old, msg, mac_off, now_ms);
+
+	if (key == s->key)
+		s->key_proven = true;
+	else if (key)
+		srv->stats.mac_old_key++;
+	return key;
+}
+
+/* Wipe old keys whose grace is over; the next grace end, 0 if none. */
+static uint64_t expire_old_keys(struct ra_server *srv, uint64_t now_ms,
+				uint32_t budget)
+{
+	struct ra_session *s;
+
+	while ((s = srv->old_first)) {
+		if (old_key_get(&s->old, now_ms))
+			return s->old.until_ms;
+		if (!budget--)
+			return now_ms;
+		old_unlink(srv, s);
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -510,6 +702,11 @@ void ra_server_destroy(struct ra_server *srv)
 {
 	if (!srv)
 		return;
+	/* Sessions outliving the server keep no old key, no dangling link. */
+	while (srv->old_first) {
+		old_key_drop(&srv->old_first->old);
+		old_unlink(srv, srv->old_first);
+	}
 	if (srv->pending)
 		sodium_memzero(srv->pending, srv->cfg.pending_capacity *
 			       sizeof(*srv->pending));
@@ -591,9 +788,12 @@ static void pending_expire(struct ra_server *srv, struct ra_pending *p,
 
 void ra_server_forget_session(struct ra_server *srv, struct ra_session *s)
 {
-	if (srv && s && s->pending != RA_NONE &&
-	    s->pending < srv->cfg.pending_capacity)
+	if (!srv || !s)
+		return;
+	if (s->pending != RA_NONE && s->pending < srv->cfg.pending_capacity)
 		pending_release(srv, &srv->pending[s->pending]);
+	old_unlink(srv, s);
+	old_key_drop(&s->old);
 }
 
 /*
@@ -640,8 +840,8 @@ static struct ra_pending *pending_get(struct ra_server *srv,
 	return p;
 }
 
-uint64_t ra_server_expire(struct ra_server *srv,
-			  const struct audit_clock *clk, uint32_t budget)
+static uint64_t expire_pending(struct ra_server *srv,
+			       const struct audit_clock *clk, uint32_t budget)
 {
 	struct ra_pending *p;
 
@@ -654,6 +854,17 @@ uint64_t ra_server_expire(struct ra_server *srv,
 		pending_expire(srv, p, clk);
 	}
 	return 0;
+}
+
+uint64_t ra_server_expire(struct ra_server *srv,
+			  const struct audit_clock *clk, uint32_t budget)
+{
+	uint64_t a = expire_pending(srv, clk, budget);
+	uint64_t b = expire_old_keys(srv, clk->mono_ms, budget);
+
+	if (!a || (b && b < a))
+		return b;
+	return a;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -751,6 +962,7 @@ static void episode_open(struct ra_session *s, const struct jvpn_policy *p,
 
 struct commit_req {
 	const struct ra_path *to;
+	const uint8_t *key;		/* MACs the confirmation */
 	enum ra_reason reason;
 	uint64_t counter;		/* echoed in the confirmation */
 	bool standby;
@@ -815,8 +1027,8 @@ static void commit_done(struct ra_server *srv, struct ra_session *s,
 	if (cr->standby)
 		srv->stats.commits_standby++;
 	audit_switch(srv->cfg.audit, &out->commit, "server", clk);
-	build_challenge(s, RA_CHAL_F_COMMITTED, cr->counter, NULL, s->epoch,
-			out);
+	build_challenge(s, cr->key, RA_CHAL_F_COMMITTED, cr->counter, NULL,
+			s->epoch, out);
 	out->to = s->active;
 	out->committed = true;
 }
@@ -871,6 +1083,7 @@ static int commit(struct ra_server *srv, struct ra_session *s,
 
 struct challenge_req {
 	const struct ra_path *to;
+	const uint8_t *key;		/* MACs the CHALLENGE */
 	enum ra_reason reason;
 	uint64_t counter;
 	uint32_t rx_bytes;		/* what the candidate sent us */
@@ -907,7 +1120,8 @@ static int challenge(struct ra_server *srv, struct ra_session *s,
 	p->started = true;
 	p->fsm_version = s->fsm->state_version;
 	randombytes_buf(p->challenge, sizeof(p->challenge));
-	build_challenge(s, 0, p->counter, p->challenge, s->epoch, out);
+	build_challenge(s, cq->key, 0, p->counter, p->challenge, s->epoch,
+			out);
 	out->to = *cq->to;
 	p->bytes_tx += out->len;
 	srv->stats.challenges_sent++;
@@ -947,19 +1161,24 @@ static int parse_req(const uint8_t *msg, size_t len, struct req_view *rq)
 
 /* The session already uses this path (lost confirmation): say so again. */
 static int confirm_again(struct ra_session *s, const struct req_view *rq,
-			 struct ra_output *out)
+			 const uint8_t *key, struct ra_output *out)
 {
-	build_challenge(s, RA_CHAL_F_COMMITTED, rq->counter, NULL, s->epoch,
-			out);
+	build_challenge(s, key, RA_CHAL_F_COMMITTED, rq->counter, NULL,
+			s->epoch, out);
 	out->to = s->active;
 	return RA_OK;
 }
 
-/* MAC, then freshness: the counter is consumed only by a genuine REQ. */
-static int req_authentic(struct ra_session *s, const uint8_t *msg,
-			 const struct req_view *rq)
+/*
+ * MAC, then freshness: the counter is consumed only by a genuine REQ.
+ * *key: the key it verified under, which MACs the answer.
+ */
+static int req_authentic(struct ra_server *srv, struct ra_session *s,
+			 const uint8_t *msg, const struct req_view *rq,
+			 uint64_t now_ms, const uint8_t **key)
 {
-	if (!mac_ok(s->key, msg, RA_REQ_OFF_MAC))
+	*key = srv_mac_ok(srv, s, msg, RA_REQ_OFF_MAC, now_ms);
+	if (!*key)
 		return RA_E_MAC;
 	if (rq->counter <= s->last_counter)
 		return RA_E_REPLAY;
@@ -975,6 +1194,7 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	struct commit_req cr;
 	struct req_view rq;
 	struct ra_session *s;
+	const uint8_t *key = NULL;
 	int err;
 
 	out_init(out);
@@ -989,13 +1209,17 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	if (!s)
 		return refuse_simple(srv, RA_E_UNKNOWN_SESSION, NULL,
 				     rq.session, from, clk);
-	err = admit_rate(srv, s, clk->mono_ms);
+	/* Proof before the rate limits: forgeries naming a real session
+	 * must not spend the budgets its genuine owner needs (a MAC costs
+	 * about a microsecond; the socket's read budget bounds the rate).
+	 */
+	err = req_authentic(srv, s, msg, &rq, clk->mono_ms, &key);
 	if (!err)
-		err = req_authentic(s, msg, &rq);
+		err = admit_rate(srv, s, clk->mono_ms);
 	if (err)
 		return refuse_simple(srv, err, s, 0, from, clk);
 	if (ra_path_equal(from, &s->active) && state_allows_reattach(s->fsm))
-		return confirm_again(s, &rq, out);
+		return confirm_again(s, &rq, key, out);
 	if (rq.version != s->epoch)
 		return refuse_simple(srv, RA_E_VERSION, s, 0, from, clk);
 	err = admit(srv, s, from, clk, true);
@@ -1005,12 +1229,14 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	if (ra_server_path_validated(srv, s, from, clk->mono_ms)) {
 		if (s->pending != RA_NONE)
 			pending_release(srv, &srv->pending[s->pending]);
-		cr = (struct commit_req){ .to = from, .reason = rq.reason,
+		cr = (struct commit_req){ .to = from, .key = key,
+					  .reason = rq.reason,
 					  .counter = rq.counter,
 					  .standby = true };
 		return commit(srv, s, &cr, clk, out);
 	}
-	cq = (struct challenge_req){ .to = from, .reason = rq.reason,
+	cq = (struct challenge_req){ .to = from, .key = key,
+				     .reason = rq.reason,
 				     .counter = rq.counter,
 				     .rx_bytes = (uint32_t)len };
 	return challenge(srv, s, &cq, clk, out);
@@ -1058,6 +1284,7 @@ int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
 	struct ra_session *s;
 	struct commit_req cr;
 	struct ra_path to;
+	const uint8_t *key;
 	uint32_t id;
 	int err;
 
@@ -1082,14 +1309,15 @@ int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
 	if (!ra_path_equal(from, &p->candidate))
 		return refuse_simple(srv, RA_E_PATH_MISMATCH, s, 0, from, clk);
 	p->bytes_rx += len;
-	if (!mac_ok(s->key, msg, RA_RESP_OFF_MAC))
+	key = srv_mac_ok(srv, s, msg, RA_RESP_OFF_MAC, clk->mono_ms);
+	if (!key)
 		return resp_bad(srv, p, RA_E_MAC, from, clk);
 	err = resp_matches(p, msg);
 	if (err)
 		return resp_bad(srv, p, err, from, clk);
 	/* The candidate is copied: the entry goes before the commit. */
 	to = p->candidate;
-	cr = (struct commit_req){ .to = &to, .reason = p->reason,
+	cr = (struct commit_req){ .to = &to, .key = key, .reason = p->reason,
 				  .counter = p->counter, .started = true,
 				  .fsm_version = p->fsm_version };
 	pending_release(srv, p);
@@ -1207,7 +1435,8 @@ static int check_probe_frame(const uint8_t *msg, size_t len)
 	return err;
 }
 
-static void build_probe_reply(const struct ra_session *s, const uint8_t *probe,
+static void build_probe_reply(const struct ra_session *s, const uint8_t *key,
+			      const uint8_t *probe,
 			      const struct ra_standby *sb,
 			      struct ra_output *out)
 {
@@ -1220,7 +1449,7 @@ static void build_probe_reply(const struct ra_session *s, const uint8_t *probe,
 	memcpy(m + RA_PREPLY_OFF_TIMESTAMP, probe + RA_PROBE_OFF_TIMESTAMP, 8);
 	memcpy(m + RA_PREPLY_OFF_TOKEN, sb->token[0], RA_TOKEN_LEN);
 	put_be64(m + RA_PREPLY_OFF_VERSION, s->epoch);
-	put_mac(s->key, m, RA_PREPLY_OFF_MAC);
+	put_mac(key, m, RA_PREPLY_OFF_MAC);
 	out->len = RA_PREPLY_LEN;
 }
 
@@ -1231,6 +1460,7 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 {
 	struct ra_standby *sb;
 	struct ra_session *s;
+	const uint8_t *key = NULL;
 	uint64_t now;
 	uint32_t id;
 	int err;
@@ -1247,12 +1477,11 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 	if (!s)
 		return refuse_simple(srv, RA_E_UNKNOWN_SESSION, NULL, id, from,
 				     clk);
-	if (!tbucket_take(&s->probe_bucket, now))
+	/* Proof first, as for REATTACH_REQ: the bucket is the owner's. */
+	key = srv_mac_ok(srv, s, msg, RA_PROBE_OFF_MAC, now);
+	err = key ? probe_fresh(s, get_be64(msg + RA_PROBE_OFF_SEQ)) : RA_E_MAC;
+	if (!err && !tbucket_take(&s->probe_bucket, now))
 		err = RA_E_RATE_SESSION;
-	else if (!mac_ok(s->key, msg, RA_PROBE_OFF_MAC))
-		err = RA_E_MAC;
-	else
-		err = probe_fresh(s, get_be64(msg + RA_PROBE_OFF_SEQ));
 	if (err)
 		return refuse_simple(srv, err, s, 0, from, clk);
 	sb = standby_get(s, from);
@@ -1260,7 +1489,7 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 	standby_note_echo(sb, msg + RA_PROBE_OFF_TOKEN,
 			  srv->cfg.policy->validated_path_ttl_ms, now);
 	standby_new_token(sb, now);
-	build_probe_reply(s, msg, sb, out);
+	build_probe_reply(s, key, msg, sb, out);
 	out->to = *from;
 	srv->stats.probes_answered++;
 	return RA_OK;
@@ -1269,6 +1498,19 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 /* ---------------------------------------------------------------------- */
 /* Server: NAT rebinding (UNKNOWN_SOURCE)                                  */
 /* ---------------------------------------------------------------------- */
+
+/*
+ * The key for a message that answers nothing: the old one while the
+ * client has not used the new one and the grace lasts (see "Key
+ * rollover" above), else the current one.
+ */
+static const uint8_t *unsolicited_key(struct ra_session *s, uint64_t now_ms)
+{
+	const uint8_t *old = s->key_proven ? NULL : old_key_get(&s->old,
+								now_ms);
+
+	return old ? old : s->key;
+}
 
 int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
 			       const struct ra_path *from, uint32_t rx_bytes,
@@ -1293,6 +1535,7 @@ int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
 		return err;
 	episode_open(s, srv->cfg.policy, clk->mono_ms);
 	cq = (struct challenge_req){ .to = from,
+				     .key = unsolicited_key(s, clk->mono_ms),
 				     .reason = RA_REASON_NAT_REBIND,
 				     .counter = 0, .rx_bytes = rx_bytes };
 	return challenge(srv, s, &cq, clk, out);
@@ -1357,6 +1600,27 @@ void ra_client_destroy(struct ra_client *c)
 {
 	if (c)
 		sodium_memzero(c, sizeof(*c));
+}
+
+/*
+ * Our new key came with the handshake answer, so the server holds it:
+ * the replaced key is the one to keep (no keep_old as on the server).
+ */
+int ra_client_rekey(struct ra_client *c,
+		    const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
+		    uint64_t now_ms, uint64_t grace_ms)
+{
+	if (!c || !new_key)
+		return RA_E_INVAL;
+	rollover(c->key, &c->old, new_key, false, now_ms, grace_ms);
+	return RA_OK;
+}
+
+uint64_t ra_client_expire_key(struct ra_client *c, uint64_t now_ms)
+{
+	if (!c || !old_key_get(&c->old, now_ms))
+		return 0;
+	return c->old.until_ms;
 }
 
 int ra_client_find_candidate(const struct ra_client *c,
@@ -1519,8 +1783,8 @@ static void rtt_sample(struct ra_candidate *k, uint32_t r)
 	k->srtt_ms = (7 * k->srtt_ms + r) / 8;
 }
 
-static int check_reply_frame(const struct ra_client *c, const uint8_t *msg,
-			     size_t len)
+static int check_reply_frame(struct ra_client *c, const uint8_t *msg,
+			     size_t len, uint64_t now_ms)
 {
 	int err = check_frame(msg, len, JVPN_MSG_PROBE_REPLY, RA_PREPLY_LEN);
 
@@ -1530,7 +1794,7 @@ static int check_reply_frame(const struct ra_client *c, const uint8_t *msg,
 		return RA_E_RESERVED;
 	if (get_be32(msg + RA_PREPLY_OFF_SESSION) != c->local_id)
 		return RA_E_UNKNOWN_SESSION;
-	if (!mac_ok(c->key, msg, RA_PREPLY_OFF_MAC))
+	if (!mac_ok_any(c->key, &c->old, msg, RA_PREPLY_OFF_MAC, now_ms))
 		return RA_E_MAC;
 	return RA_OK;
 }
@@ -1549,7 +1813,7 @@ int ra_client_handle_probe_reply(struct ra_client *c, uint32_t idx,
 	k = cand_at(c, idx);
 	if (!k)
 		return RA_E_INVAL;
-	err = check_reply_frame(c, msg, len);
+	err = check_reply_frame(c, msg, len, now_ms);
 	if (err)
 		return err;
 	r = probe_rec_find(k, get_be64(msg + RA_PREPLY_OFF_SEQ));
@@ -1916,8 +2180,8 @@ struct chal_view {
 	uint64_t version;
 };
 
-static int parse_challenge(const struct ra_client *c, const uint8_t *msg,
-			   size_t len, struct chal_view *cv)
+static int parse_challenge(struct ra_client *c, const uint8_t *msg,
+			   size_t len, uint64_t now_ms, struct chal_view *cv)
 {
 	int err = check_frame(msg, len, JVPN_MSG_REATTACH_CHALLENGE,
 			      RA_CHAL_LEN);
@@ -1929,7 +2193,7 @@ static int parse_challenge(const struct ra_client *c, const uint8_t *msg,
 		return RA_E_RESERVED;
 	if (get_be32(msg + RA_CHAL_OFF_SESSION) != c->local_id)
 		return RA_E_UNKNOWN_SESSION;
-	if (!mac_ok(c->key, msg, RA_CHAL_OFF_MAC))
+	if (!mac_ok_any(c->key, &c->old, msg, RA_CHAL_OFF_MAC, now_ms))
 		return RA_E_MAC;
 	cv->flags = msg[RA_CHAL_OFF_FLAGS];
 	cv->counter = get_be64(msg + RA_CHAL_OFF_COUNTER);
@@ -2018,7 +2282,7 @@ int ra_client_handle_challenge(struct ra_client *c, const uint8_t *msg,
 	if (!c || !clk || !res || !path_valid(on))
 		return RA_E_INVAL;
 	result_init(res);
-	err = parse_challenge(c, msg, len, &cv);
+	err = parse_challenge(c, msg, len, clk->mono_ms, &cv);
 	if (err)
 		return err;
 	if (!cv.counter)
@@ -2031,7 +2295,11 @@ int ra_client_handle_challenge(struct ra_client *c, const uint8_t *msg,
 	if (!ra_path_equal(on, &c->cand[c->target].path))
 		return RA_E_PATH_MISMATCH;
 	if (cv.flags & RA_CHAL_F_COMMITTED) {
-		if (cv.version <= c->epoch)
+		/* Equal is fine: after a lost confirmation a probe reply
+		 * taught us the epoch, and the server confirms our fresh
+		 * REQ (its counter, its path) on the path it already has.
+		 */
+		if (cv.version < c->epoch)
 			return RA_E_VERSION;
 		return client_commit(c, &cv, clk, res);
 	}

@@ -15,7 +15,9 @@
  * Every MAC is BLAKE2b-128 keyed with the session's 32-byte reattach key
  * (kdf.h) over all bytes before it.  The type byte and the receiver's
  * session id are covered, so a message cannot be reflected as another
- * type or to the other direction.
+ * type or to the other direction.  A rekey replaces the key on the two
+ * ends at different moments, so each end still accepts the previous key
+ * for a grace period (ra_session_rekey(), ra_client_rekey()).
  *
  * The "version" on the wire is the session's PATH EPOCH: 1 after the
  * handshake, +1 per committed switch, held authoritatively by the
@@ -235,6 +237,16 @@ struct ra_standby {
 };
 
 /*
+ * The previous reattach key after a rekey: accepted (never sent with,
+ * except to answer a message that used it) until until_ms, then wiped.
+ */
+struct ra_old_key {
+	uint8_t key[JVPN_REATTACH_KEY_LEN];
+	uint64_t until_ms;		/* end of the grace */
+	bool held;			/* key is set; false: wiped */
+};
+
+/*
  * The reattach part of a server session.  The daemon embeds it in its
  * session object, keeps its fsm_session and policy_counters next to it
  * (pointed to, not copied: the FSM stays the single writer of state) and
@@ -243,7 +255,11 @@ struct ra_standby {
 struct ra_session {
 	uint32_t local_id;		/* our id: REQ/RESP/PROBE receiver */
 	uint32_t peer_id;		/* client's id: CHALLENGE/REPLY receiver */
-	uint8_t key[JVPN_REATTACH_KEY_LEN];
+	uint8_t key[JVPN_REATTACH_KEY_LEN];	/* current: sent with */
+	struct ra_old_key old;		/* previous, during its grace */
+	bool key_proven;		/* the client has used key */
+	struct ra_session *old_prev, *old_next;	/* server's grace list */
+	bool old_listed;
 	struct fsm_session *fsm;
 	struct policy_counters *pc;
 	struct ra_path active;
@@ -303,6 +319,7 @@ struct ra_server_stats {
 	uint64_t pending_expired;
 	uint64_t probes_answered;
 	uint64_t audit_suppressed;	/* SECURITY_EVENTs not emitted */
+	uint64_t mac_old_key;		/* MACs valid only under the old key */
 };
 
 /* Treat as opaque. */
@@ -315,6 +332,8 @@ struct ra_server {
 	struct tbucket global_bucket;	/* GlobalReattachRate / Burst */
 	struct tbucket audit_bucket;
 	uint64_t audit_suppressed_pending;	/* since the last emitted */
+	/* Sessions holding an old key, in the order their grace ends. */
+	struct ra_session *old_first, *old_last;
 	struct ra_server_stats stats;
 };
 
@@ -333,10 +352,28 @@ int ra_session_init(struct ra_session *s, uint32_t local_id, uint32_t peer_id,
 		    struct fsm_session *fsm, struct policy_counters *pc,
 		    const struct ra_path *active, uint64_t epoch,
 		    const struct jvpn_policy *pol, uint64_t now_ms);
-/* Wipes the key.  Call ra_server_forget_session() first on a server. */
+/* Wipes the keys.  Call ra_server_forget_session() first on a server. */
 void ra_session_wipe(struct ra_session *s);
-/* Drop the session's pending validation (session going away). */
+/*
+ * Drop the session's pending validation and its place in the old-key
+ * list (session going away, or about to be initialised again).
+ */
 void ra_server_forget_session(struct ra_server *srv, struct ra_session *s);
+
+/*
+ * Rekey: new_key is the session's reattach key from now on.  The key the
+ * client evidently still uses stays accepted for grace_ms (0: not at all),
+ * then ra_server_expire() wipes it: normally the replaced key, but if the
+ * client never used the replaced one (no MAC under it, no
+ * ra_session_key_proven()) the handshake answer that carried it was lost,
+ * and the key before it stays, with a new grace.  An answer is MACed with
+ * the key its request used; docs/reattach.md, "Key rollover".
+ */
+int ra_session_rekey(struct ra_server *srv, struct ra_session *s,
+		     const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
+		     uint64_t now_ms, uint64_t grace_ms);
+/* The client proved otherwise that it holds the current key (data key). */
+void ra_session_key_proven(struct ra_session *s);
 
 /*
  * Handle one message from path `from`, dispatching on its type byte
@@ -377,8 +414,9 @@ int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
 
 /*
  * Expire pending validations (at most budget of them; each one's FSM goes
- * RECOVERING -> VOLATILE with reattach_timeout).  Returns the next expiry
- * time to arm a timer for, 0 if none is pending.
+ * RECOVERING -> VOLATILE with reattach_timeout), then wipe old keys whose
+ * grace is over (at most budget of them).  Returns the next expiry time
+ * to arm a timer for, 0 if nothing is pending.
  */
 uint64_t ra_server_expire(struct ra_server *srv,
 			  const struct audit_clock *clk, uint32_t budget);
@@ -464,7 +502,8 @@ struct ra_client_config {
 struct ra_client {
 	struct ra_client_config cfg;
 	uint32_t local_id, peer_id;
-	uint8_t key[JVPN_REATTACH_KEY_LEN];
+	uint8_t key[JVPN_REATTACH_KEY_LEN];	/* current: sent with */
+	struct ra_old_key old;		/* previous, during its grace */
 	struct fsm_session *fsm;
 	struct policy_counters *pc;
 	struct ra_path active;
@@ -489,6 +528,19 @@ int ra_client_init(struct ra_client *c, const struct ra_client_config *cfg,
 		   struct fsm_session *fsm, struct policy_counters *pc,
 		   const struct ra_path *active, uint64_t now_ms);
 void ra_client_destroy(struct ra_client *c);
+
+/*
+ * Rekey (on the handshake answer, which proves the server holds new_key):
+ * sent with from now on; the previous key stays accepted for grace_ms.
+ */
+int ra_client_rekey(struct ra_client *c,
+		    const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
+		    uint64_t now_ms, uint64_t grace_ms);
+/*
+ * Wipe the previous key if its grace is over.  Returns when the grace
+ * ends, 0 if no previous key is held (nothing to arm a timer for).
+ */
+uint64_t ra_client_expire_key(struct ra_client *c, uint64_t now_ms);
 
 /* Candidate paths (bounded); the active path may be listed too. */
 int ra_client_add_candidate(struct ra_client *c, const struct ra_path *p,

@@ -225,6 +225,76 @@ void roam_destroy(struct jvpnd *d)
 	d->roam_ready = false;
 }
 
+/*
+ * A responder cannot move a session by itself: it waits for the client to
+ * reattach.  If the session is still without a working path when
+ * MaxRecoveryWindowMs has passed since the loss, the client is gone: end
+ * the session and free its kernel state instead of keeping it until its
+ * lifetime ends.
+ */
+static void server_path_back(struct jvpnd *d, struct session *s);
+
+/*
+ * Before ending a session, ask the kernel: events can be lost (the
+ * device's event rate limit, a full socket buffer), and a PATH_ALIVE that
+ * never arrived must not cost a working session.  Recent authenticated RX
+ * means the client is there: the path is alive (or, mid-reattach, the
+ * window starts again).
+ */
+static bool server_heard_lately(struct jvpnd *d, struct session *s)
+{
+	struct kernel_session ks;
+
+	if (kernel_session_get(&d->k, s->local_id, &ks) ||
+	    ks.last_rx_ms >= d->cfg.policy.transport_loss_ttl_ms)
+		return false;
+	d->stats.ra_window_rescued++;
+	if (fsm_lookup(s->fsm.state, FSM_EV_PATH_ALIVE, NULL, NULL) &&
+	    sess_step(d, s, FSM_EV_PATH_ALIVE, FSM_R_NONE)) {
+		server_path_back(d, s);
+		jvpnd_save_state(d);
+		return true;
+	}
+	s->lost_ms = loop_now_ms();
+	arm_at(d, &s->ra_timer,
+	       s->lost_ms + d->cfg.policy.max_recovery_window_ms);
+	return true;
+}
+
+static void server_window_fn(struct loop_timer *t, void *arg)
+{
+	struct session *s = arg;
+	struct jvpnd *d = s->peer->ctx;
+	uint64_t deadline = s->lost_ms + d->cfg.policy.max_recovery_window_ms;
+
+	(void)t;
+	if (!s->lost_ms || s->fsm.state == FSM_ATTACHED)
+		return;
+	if (loop_now_ms() < deadline) {
+		arm_at(d, &s->ra_timer, deadline);
+		return;
+	}
+	if (server_heard_lately(d, s))
+		return;
+	sess_destroy(d, s, FSM_EV_RECOVERY_WINDOW_EXCEEDED,
+		     FSM_R_RECOVERY_WINDOW_EXCEEDED, true);
+}
+
+static void server_path_lost(struct jvpnd *d, struct session *s)
+{
+	if (s->lost_ms && loop_timer_armed(&s->ra_timer))
+		return;
+	s->lost_ms = loop_now_ms();
+	arm_at(d, &s->ra_timer,
+	       s->lost_ms + d->cfg.policy.max_recovery_window_ms);
+}
+
+static void server_path_back(struct jvpnd *d, struct session *s)
+{
+	s->lost_ms = 0;
+	loop_timer_cancel(d->loop, &s->ra_timer);
+}
+
 static void server_rx(struct jvpnd *d, struct net_sock *sock,
 		      const uint8_t *buf, size_t len,
 		      const struct ra_path *from,
@@ -244,6 +314,11 @@ static void server_rx(struct jvpnd *d, struct net_sock *sock,
 	/* Reply from the address the message was sent to. */
 	send_out(d, &out, ra_path_equal(&out.to, from) ? dst : NULL);
 	if (out.committed) {
+		struct session *s = session_find(&d->st,
+						 out.commit.session_id);
+
+		if (s && s->fsm.state == FSM_ATTACHED)
+			server_path_back(d, s);
 		d->stats.ra_switches++;
 		jvpnd_save_state(d);
 	}
@@ -307,6 +382,9 @@ static void client_timer_fn(struct loop_timer *t, void *arg)
 		return;
 	jvpnd_clock(&clk);
 	next = clk.mono_ms + d->cfg.policy.probe_interval_ms;
+	nx = ra_client_expire_key(rc, clk.mono_ms);	/* rekey's old key */
+	if (nx && nx < next)
+		next = nx;
 	/* The active path came back while we waited to try again. */
 	if (rc->phase == RA_CL_BACKOFF && s->fsm.state == FSM_ATTACHED)
 		ra_client_cancel(rc);
@@ -367,7 +445,13 @@ void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id)
 	struct audit_clock clk;
 	int ret;
 
-	if (!s->rc || (path_id && path_id != s->active_path))
+	if (path_id && path_id != s->active_path)
+		return;
+	if (s->ra_up && s->role == ROLE_RESPONDER) {
+		server_path_lost(d, s);
+		return;
+	}
+	if (!s->rc)
 		return;
 	jvpnd_clock(&clk);
 	ret = ra_client_start(s->rc, RA_REASON_PATH_LOST, &clk, &res);
@@ -386,7 +470,9 @@ void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id)
 
 void roam_path_alive(struct jvpnd *d, struct session *s)
 {
-	(void)d;
+	if (s->ra_up && s->role == ROLE_RESPONDER &&
+	    s->fsm.state == FSM_ATTACHED)
+		server_path_back(d, s);
 	if (!s->rc || s->fsm.state != FSM_ATTACHED)
 		return;
 	/* An exchange in flight completes (it moves to a working path). */
@@ -447,6 +533,7 @@ static void server_up(struct jvpnd *d, struct session *s)
 			    &s->fsm, &s->pc, &active, rec.version,
 			    &d->cfg.policy, now))
 		return;
+	loop_timer_setup(&s->ra_timer, server_window_fn, s);
 	s->ra_up = true;
 }
 
@@ -471,6 +558,7 @@ void roam_session_down(struct jvpnd *d, struct session *s)
 		free(s->rc);
 		s->rc = NULL;
 	} else {
+		loop_timer_cancel(d->loop, &s->ra_timer);
 		ra_server_forget_session(&d->ra_srv, &s->ra);
 		ra_session_wipe(&s->ra);
 		store_mem_ops.del(&d->store, s->local_id, ROAM_NODE_ID,
@@ -479,14 +567,29 @@ void roam_session_down(struct jvpnd *d, struct session *s)
 	s->ra_up = false;
 }
 
-void roam_rekey(struct session *s)
+/*
+ * The peer switches keys at another moment than we do: the layer keeps
+ * accepting the previous reattach key for the data keys' grace.  The
+ * server's old key is wiped by ra_server_expire() (expire timer), the
+ * client's by its timer.
+ */
+void roam_rekey(struct jvpnd *d, struct session *s)
 {
+	uint64_t now = loop_now_ms();
+
 	if (!s->ra_up)
 		return;
-	if (s->rc)
-		memcpy(s->rc->key, s->reattach_key, sizeof(s->rc->key));
-	else
-		memcpy(s->ra.key, s->reattach_key, sizeof(s->ra.key));
+	if (s->rc) {
+		ra_client_rekey(s->rc, s->reattach_key, now,
+				JVPND_KEY_GRACE_MS);
+		arm_at(d, &s->ra_timer, now + JVPND_KEY_GRACE_MS);
+		return;
+	}
+	/* The data key was swapped: the initiator uses the current keys. */
+	if (!s->swap_pending)
+		ra_session_key_proven(&s->ra);
+	ra_session_rekey(&d->ra_srv, &s->ra, s->reattach_key, now,
+			 JVPND_KEY_GRACE_MS);
 }
 
 /* ---- receive ----------------------------------------------------------- */
@@ -516,4 +619,67 @@ void roam_rx(struct jvpnd *d, struct net_sock *sock, const uint8_t *buf,
 		d->stats.rx_bad_type++;
 		break;
 	}
+}
+
+/* ---- link watch (link.c) ----------------------------------------------- */
+
+/*
+ * What PATH_SILENT does, without waiting TransportLossTtlMs for it.  No
+ * route means the path is lost, not merely suspect: TRANSPORT_LOST with
+ * link_down.  An episode under way is already looking elsewhere.
+ */
+bool roam_link_down(struct jvpnd *d, struct session *s,
+		    const struct audit_kv *why, unsigned int n_why)
+{
+	struct ra_client_result res;
+	struct audit_clock clk;
+	int ret;
+
+	if (!s->rc || s->rc->phase != RA_CL_IDLE ||
+	    fsm_is_terminal(s->fsm.state))
+		return false;
+	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id, why, n_why);
+	if (fsm_lookup(s->fsm.state, FSM_EV_TRANSPORT_LOST, NULL, NULL)) {
+		sess_step(d, s, FSM_EV_TRANSPORT_LOST, FSM_R_LINK_DOWN);
+		jvpnd_save_state(d);
+	}
+	jvpnd_clock(&clk);
+	ret = ra_client_start(s->rc, RA_REASON_PATH_LOST, &clk, &res);
+	if (ret) {
+		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
+			    (struct audit_kv[]){
+				{ .key = "what", .type = AUDIT_KV_STR,
+				  .s = "reattach_not_started" },
+				{ .key = "error", .type = AUDIT_KV_STR,
+				  .s = ra_errname(ret) },
+			    }, 2);
+		return false;
+	}
+	client_result(d, s, &res);
+	return true;
+}
+
+/*
+ * Something came up: probe the standby paths now rather than at the next
+ * ProbeIntervalMs, and give the candidates that used up MaxProbes another
+ * round, since the news may be theirs (re-adding resets a candidate).
+ */
+void roam_link_up(struct jvpnd *d, struct session *s)
+{
+	struct ra_client *rc = s->rc;
+	struct ra_path p;
+	uint32_t i;
+
+	if (!rc)
+		return;
+	for (i = 0; i < RA_CLIENT_MAX_CANDIDATES; i++) {
+		if (!rc->cand[i].used ||
+		    rc->cand[i].unanswered < d->cfg.policy.max_probes ||
+		    (rc->phase != RA_CL_IDLE && rc->target == i))
+			continue;
+		p = rc->cand[i].path;
+		ra_client_remove_candidate(rc, i);
+		ra_client_add_candidate(rc, &p, NULL);
+	}
+	arm_at(d, &s->ra_timer, loop_now_ms());
 }

@@ -63,7 +63,12 @@ struct session {
 	struct ra_session ra;		/* responder: server side */
 	bool ra_up;			/* ra (responder) or rc (initiator) set */
 	struct ra_client *rc;		/* initiator: heap */
-	struct loop_timer ra_timer;	/* initiator: probes, reattach ticks */
+	struct loop_timer ra_timer;	/* initiator: probes, reattach ticks;
+					 * responder: the recovery window */
+	uint64_t lost_ms;		/* responder: path lost at (0: not) */
+	/* Link watch (link.c): where the last route lookup went out. */
+	uint32_t link_path;		/* path id it was for, 0: none */
+	uint32_t link_oif;		/* output ifindex, 0: unknown/none */
 	/* Last kernel view (control "sessions", resync). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t seen_gen;		/* resync generation it was seen in */

@@ -122,6 +122,21 @@ static void note_key_rx(struct jvpn_session *s, struct jvpn_key *k,
 	}
 }
 
+/* Data is answered (a keepalive never is, or two idle peers would bounce
+ * keepalives forever) so the peer's silence detection sees RX: at once if
+ * we have sent nothing for keepalive_ms, else by the keepalive timer if
+ * nothing else goes back by then.
+ */
+static void answer_data(struct jvpn_dev *jd, struct jvpn_session *s)
+{
+	unsigned long ka = msecs_to_jiffies(READ_ONCE(jd->keepalive_ms));
+
+	if (time_after(jiffies, READ_ONCE(s->last_tx) + ka))
+		jvpn_send_keepalive(s);
+	else if (!timer_pending(&s->keepalive_timer))
+		mod_timer(&s->keepalive_timer, jiffies + ka);
+}
+
 static void deliver(struct jvpn_dev *jd, struct sk_buff *skb)
 {
 	unsigned int len = skb->len;
@@ -196,12 +211,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 
 	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_PACKETS);
 	jvpn_stat_add(&s->stats, JVPN_STAT_RX_BYTES, skb->len);
-	/* Answer data (never a keepalive, or two idle peers would bounce
-	 * keepalives forever) so the peer's silence detection sees RX.
-	 */
-	if (time_after(jiffies, READ_ONCE(s->last_tx) +
-		       msecs_to_jiffies(READ_ONCE(jd->keepalive_ms))))
-		jvpn_send_keepalive(s);
+	answer_data(jd, s);
 	deliver(jd, skb);
 	return 0;
 

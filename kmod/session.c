@@ -7,6 +7,7 @@
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
 
+#include "data.h"
 #include "device.h"
 #include "session.h"
 #include "path.h"
@@ -100,6 +101,7 @@ static void session_free_rcu(struct rcu_head *rcu)
 }
 
 static void session_silent_timer(struct timer_list *t);
+static void session_keepalive_timer(struct timer_list *t);
 
 struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 					 u32 peer_id,
@@ -123,6 +125,7 @@ struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 	spin_lock_init(&s->rx_lock);
 	jvpn_replay_init(&s->replay);
 	timer_setup(&s->silent_timer, session_silent_timer, 0);
+	timer_setup(&s->keepalive_timer, session_keepalive_timer, 0);
 
 	ret = rhashtable_lookup_insert_fast(&jd->sessions, &s->node,
 					    session_params);
@@ -215,8 +218,10 @@ int jvpn_session_set_inner(struct jvpn_session *s,
 static void session_free(struct jvpn_session *s)
 {
 	/* No reader can find the session any more, so nobody re-arms the
-	 * timer after this.
+	 * timers after this.  The keepalive goes first: it sends, and a send
+	 * may arm the silence timer.
 	 */
+	del_timer_sync(&s->keepalive_timer);
 	del_timer_sync(&s->silent_timer);
 	jvpn_path_free_all(s);
 	call_rcu(&s->rcu, session_free_rcu);
@@ -327,6 +332,21 @@ static void session_silent_timer(struct timer_list *t)
 		mod_timer(&s->silent_timer, jiffies + HZ / 10);
 	}
 out:
+	rcu_read_unlock_bh();
+}
+
+/* Data arrived keepalive_ms ago: if nothing went back since, a keepalive
+ * does, so the peer's silence detection sees an answer to its last packet.
+ */
+static void session_keepalive_timer(struct timer_list *t)
+{
+	struct jvpn_session *s = from_timer(s, t, keepalive_timer);
+	unsigned long ka = msecs_to_jiffies(READ_ONCE(s->jd->keepalive_ms));
+
+	if (!time_after(jiffies, READ_ONCE(s->last_tx) + ka))
+		return;
+	rcu_read_lock_bh();
+	jvpn_send_keepalive(s);
 	rcu_read_unlock_bh();
 }
 

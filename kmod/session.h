@@ -93,6 +93,7 @@ struct jvpn_session {
 	unsigned long last_tx;
 	unsigned long unknown_event_at;
 	struct timer_list silent_timer;
+	struct timer_list keepalive_timer;
 
 	struct jvpn_stats stats;
 	struct rcu_head rcu;

@@ -8,7 +8,7 @@ PKGS="build-essential pkg-config kmod cpio bc flex bison libelf-dev libssl-dev
 linux-image-amd64 linux-headers-amd64 linux-source-6.1 dkms
 libnl-3-dev libnl-genl-3-dev libmnl-dev libsodium-dev
 qemu-system-x86 busybox-static iproute2 iputils-ping iperf3 nftables
-wireguard-tools tcpdump jq python3 gnuplot-nox xz-utils procps"
+wireguard-tools tcpdump conntrack jq python3 gnuplot-nox xz-utils procps"
 
 missing=""
 for p in $PKGS; do

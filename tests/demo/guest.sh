@@ -10,67 +10,23 @@
 set -uo pipefail
 . "$JVPN_REPO/tests/guest/lib.sh"
 
-JVPND=${JVPN_JVPND:-$JVPN_REPO/build/jvpnd}
-JVPNCTL=${JVPNCTL:-$JVPN_REPO/build/jvpnctl}
+. "$JVPN_REPO/tests/guest/jvpnd-lib.sh"
 
 T0=${EPOCHREALTIME/[.,]/}
 stamp() { local now=${EPOCHREALTIME/[.,]/}; printf '%7.3fs' "$(((now - T0) / 1000))e-3"; }
 say() { echo "$(stamp)  $*"; }
-jc() { ip netns exec "$1" "$JVPNCTL" "${@:2}"; }
-sess() { jc "$1" -j sessions "jvpn$1" | jq -r ".[0] | $2"; }
+sess() { jd_sess "$1" "jvpn$1" "$2"; }
 fail() { echo "$*"; echo "VERDICT: the demo could not run ($*)"; exit 1; }
 
 POLICY='[Policy]
 TransportLossTtlMs = 200
 ProbeIntervalMs    = 100'
 
+# a is the client (it has the Endpoints, one per link), b the server.
 setup() {
-	jvpn_load || return 1
-	ns_create a b || return 1
-	veth_pair a u1 b u1 && veth_pair a u2 b u2 || return 1
-	ip -n a addr add 192.168.241.1/24 dev u1 &&
-	ip -n b addr add 192.168.241.2/24 dev u1 &&
-	ip -n a addr add 192.168.242.1/24 dev u2 &&
-	ip -n b addr add 192.168.242.2/24 dev u2 || return 1
-	local who
-	for who in a b; do
-		(umask 077 && "$JVPNCTL" genkey > "$TEST_TMP/$who.key") || return 1
-		"$JVPNCTL" pubkey < "$TEST_TMP/$who.key" > "$TEST_TMP/$who.pub" ||
-			return 1
-	done
-	# a is the client (it has the Endpoints, one per link), b the server.
-	cat > "$TEST_TMP/jvpna.conf" <<-EOF || return 1
-	[Interface]
-	PrivateKey = $(< "$TEST_TMP/a.key")
-	ListenPort = 51821
-	Address    = 10.10.0.1/24
-
-	[Peer]
-	PublicKey  = $(< "$TEST_TMP/b.pub")
-	AllowedIPs = 10.10.0.2/32
-	Endpoint   = 192.168.241.2:51820, 192.168.242.2:51820
-
-	$POLICY
-	EOF
-	cat > "$TEST_TMP/jvpnb.conf" <<-EOF || return 1
-	[Interface]
-	PrivateKey = $(< "$TEST_TMP/b.key")
-	ListenPort = 51820
-	Address    = 10.10.0.2/24
-
-	[Peer]
-	PublicKey  = $(< "$TEST_TMP/a.pub")
-	AllowedIPs = 10.10.0.1/32
-
-	$POLICY
-	EOF
-	for who in b a; do
-		rm -f "/run/jvpn/jvpn$who.sock"
-		bg_run n "$who" "$JVPND" -c "$TEST_TMP/jvpn$who.conf" \
-			--foreground --audit "$TEST_TMP/$who.audit"
-		wait_for -t 20 test -S "/run/jvpn/jvpn$who.sock" || return 1
-	done
-	wait_for -t 30 n a ping -c 1 -W 1 10.10.0.2
+	jvpn_load && jd_topo_direct a b 192.168.241 192.168.242 &&
+		jd_pair a jvpna 10.10.0.1 b jvpnb 10.10.0.2 \
+			"192.168.241.2:51820, 192.168.242.2:51820" "$POLICY"
 }
 
 say "setting up: namespaces a and b, links u1 and u2, jvpnd on each side"
@@ -87,7 +43,7 @@ n b iperf3 -s -1 -p 5201 > /dev/null 2>&1 &
 wait_listen b 5201 > /dev/null
 n a timeout 30 iperf3 -c 10.10.0.2 -p 5201 -t 8 --connect-timeout 3000 -J > "$TEST_TMP/iperf.json" 2>&1 &
 iperf=$!
-n a timeout 30 ping -i 0.01 -c 600 -W 1 10.10.0.2 > "$TEST_TMP/ping.txt" 2>&1 &
+n a timeout 30 ping -D -n -i 0.01 -c 600 -W 1 10.10.0.2 > "$TEST_TMP/ping.txt" 2>&1 &
 ping=$!
 tx_before=$(sess a .tx_packets)
 say "ping every 10 ms and an iperf3 TCP stream are running"
@@ -100,19 +56,9 @@ rc=0
 wait "$iperf" || rc=$?
 kill "$bgping" 2>/dev/null
 
-sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TEST_TMP/ping.txt")
-recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TEST_TMP/ping.txt")
-lost=$((${sent:-0} - ${recv:-0}))
-outage=$((lost * 10))
+read -r lost outage gap sent recv < <(jd_ping_outage "$TEST_TMP/ping.txt" 10)
 bytes=$(jq '.end.sum_received.bytes // 0' "$TEST_TMP/iperf.json" 2>/dev/null)
 
-timeline() {
-	jc "$1" -j timeline "jvpn$1" "$2" | jq -r --arg ns "$1" '.[] |
-		"  \($ns) \(.wall[11:23]) \(.type) " +
-		(if .type == "STATE_CHANGE" then "\(.from) -> \(.to) (\(.reason))"
-		 else (.action // "") + (if .path_new then " path \(.path_old) -> \(.path_new)" else "" end)
-		 end)'
-}
 # The switch records with their details (the audit log has the extras).
 switches() {
 	jq -r --arg ns "$1" 'select(.kind == "TransportSwitch") |
@@ -121,8 +67,8 @@ switches() {
 }
 echo
 echo "jvpnd timelines:"
-timeline a "$sid_a"
-timeline b "$sid_b"
+jd_timeline a jvpna "$sid_a"
+jd_timeline b jvpnb "$sid_b"
 echo
 echo "TransportSwitch records:"
 switches a
@@ -132,7 +78,7 @@ echo "session after the jump:"
 jc a sessions jvpna | sed 's/^/  a: /'
 jc b sessions jvpnb | sed 's/^/  b: /'
 echo "  TX packets continued across the jump: $tx_before -> $(sess a .tx_packets)"
-echo "  ping: $sent sent, $recv received, $lost lost => outage about ${outage} ms"
+echo "  ping every 10 ms: $sent sent, $recv received, $lost lost => outage about ${outage} ms (longest gap between replies: $gap ms)"
 echo "  TCP stream: iperf3 exit status $rc, ${bytes:-0} bytes delivered"
 if [ "$rc" -eq 0 ] && [ "$(sess a .session_id)" = "$sid_a" ] &&
    [ "$(sess a .active_path)" = 2 ] && [ "$outage" -lt 1000 ]; then

@@ -156,4 +156,15 @@ check "ping after rekey with the adopted session" \
 check "both daemons still running" kill -0 "$PID_srv" "$PID_cli"
 diag "$(jc srv status jsrv)"
 
+# status carries the reattach and link-watch counters, in JSON and text.
+status_has_counters() {
+	jc "$1" -j status "$2" | jq -e '.link_watch == true and
+		([.ra_refused, .ra_switches, .ra_srv_commits,
+		  .ra_srv_challenges_sent, .ra_srv_refused_mac,
+		  .link_events, .link_lookups, .link_reattaches] |
+		 all(type == "number"))' > /dev/null &&
+	jc "$1" status "$2" | grep -q '^ra_srv_refused_replay [0-9]'
+}
+check "status: reattach and link watch counters" status_has_counters srv jsrv
+
 tap_done

@@ -265,6 +265,7 @@ static void test_quality(void)
 static void test_probes(void)
 {
 	struct policy_counters c;
+	uint64_t last, retry;
 	unsigned int i;
 
 	policy_counters_init(&c, 0);
@@ -277,8 +278,19 @@ static void test_probes(void)
 	       "probe interval: on time");
 	for (i = 1; i < pol.max_probes; i++)
 		policy_note_probe_sent(&c, 1000 + i * 500);
-	tap_ok(is(policy_may_probe(&pol, &c, 100000), POLICY_DENY,
-		  FSM_R_PROBE_LIMIT, 0), "probe ceiling reached");
+	last = 1000 + (pol.max_probes - 1) * 500;
+	retry = (uint64_t)pol.probe_interval_ms * pol.max_probes;
+	tap_ok(is(policy_may_probe(&pol, &c, last + 500), POLICY_DENY,
+		  FSM_R_PROBE_LIMIT, last + retry), "probe ceiling reached");
+	tap_ok(is(policy_may_probe(&pol, &c, last + retry - 1), POLICY_DENY,
+		  FSM_R_PROBE_LIMIT, last + retry),
+	       "given up: no retry before MaxProbes intervals");
+	tap_ok(is(policy_may_probe(&pol, &c, last + retry), POLICY_ALLOW,
+		  FSM_R_NONE, 0), "given up: one retry per MaxProbes intervals");
+	policy_note_probe_sent(&c, last + retry);
+	tap_ok(is(policy_may_probe(&pol, &c, last + retry + 500), POLICY_DENY,
+		  FSM_R_PROBE_LIMIT, last + 2 * retry),
+	       "given up: the retry restarts the wait");
 	policy_note_probe_answered(&c);
 	tap_ok(policy_may_probe(&pol, &c, 100000).verdict == POLICY_ALLOW,
 	       "an answer resets the ceiling");

@@ -4,8 +4,10 @@
  * talking through the layer with a fake clock, fake commits and the
  * embedded ownership store.  Happy path through the challenge, the
  * validated-standby fast path, every refusal, NAT rebinding, flapping
- * into DEGRADED, the recovery window into TERMINATED, and single-bit
- * flips of every message.
+ * into DEGRADED, the recovery window into TERMINATED, single-bit flips
+ * of every message, and key rollover across a rekey (old key accepted
+ * in the grace only, answers under the key the peer used, replays still
+ * refused, old keys wiped).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -340,6 +342,64 @@ static void test_happy_path(void)
 	teardown();
 }
 
+/*
+ * The server commits but its confirmation is lost; the client learns the
+ * new epoch from a probe reply while it backs off, and its next REQ on the
+ * same path is confirmed again with that same epoch: the client must take
+ * it (the path is already the server's), not refuse it as stale.
+ */
+static void test_lost_confirmation_resync(void)
+{
+	struct ra_client_result res;
+	struct ra_output chal, conf, po, ro;
+	struct ra_path cto;
+	unsigned int i;
+	int idx, err = -1;
+
+	setup(NULL, 8);
+	F.clk.mono_ms = 5000;
+	lose_path();
+	ra_client_start(&F.cl, RA_REASON_PATH_LOST, &F.clk, &res);
+	cto = res.out.to;
+	srv_in(res.out.msg, res.out.len, sp(&cto), &chal);
+	ra_client_handle_challenge(&F.cl, chal.msg, chal.len, &cto, &F.clk,
+				   &res);
+	srv_in(res.out.msg, res.out.len, sp(&cto), &conf);
+	tap_ok(conf.committed && F.ss[0].epoch == 2,
+	       "lost confirmation: the server committed (epoch 2)");
+	/* The confirmation never arrives: the answer timeout passes. */
+	for (i = 0; i < 20 && F.cl.phase != RA_CL_BACKOFF; i++) {
+		F.clk.mono_ms += 100;
+		ra_client_tick(&F.cl, &F.clk, &res);
+	}
+	idx = ra_client_find_candidate(&F.cl, &cto);
+	ra_client_probe(&F.cl, (uint32_t)idx, F.clk.mono_ms, &po, NULL);
+	srv_in(po.msg, po.len, sp(&po.to), &ro);
+	ra_client_handle_probe_reply(&F.cl, (uint32_t)idx, ro.msg, ro.len,
+				     F.clk.mono_ms);
+	TAP_EQ_INT(F.cl.epoch, 2, "lost confirmation: epoch learned from a probe reply");
+	/* Other candidates get no answer (dead); wait for the turn of cto. */
+	for (i = 0; i < 45; i++) {
+		F.clk.mono_ms += 100;
+		ra_client_tick(&F.cl, &F.clk, &res);
+		if (res.action == RA_ACT_SEND && res.out.len == RA_REQ_LEN &&
+		    ra_path_equal(&res.out.to, &cto))
+			break;
+	}
+	tap_ok(ra_path_equal(&res.out.to, &cto),
+	       "lost confirmation: the client asks again on that path");
+	srv_in(res.out.msg, res.out.len, sp(&cto), &conf);
+	tap_ok(!conf.committed && conf.msg[RA_CHAL_OFF_FLAGS] ==
+	       RA_CHAL_F_COMMITTED, "... the server confirms again, epoch 2");
+	err = ra_client_handle_challenge(&F.cl, conf.msg, conf.len, &cto,
+					 &F.clk, &res);
+	tap_ok(err == RA_OK && res.action == RA_ACT_ATTACHED &&
+	       F.cfsm.state == FSM_ATTACHED && F.ccommit.calls == 1 &&
+	       ra_path_equal(&F.cl.active, &cto),
+	       "... and the client takes it: ATTACHED on that path");
+	teardown();
+}
+
 static void test_standby_fast_path(void)
 {
 	struct ra_client_result res;
@@ -485,6 +545,21 @@ static void test_rates(void)
 	}
 	TAP_EQ_INT(err, RA_E_RATE_GLOBAL,
 		   "global rate: third REQ across sessions refused");
+	teardown();
+
+	/* Forgeries naming a real session spend no budget of its owner. */
+	setup(one_global, 8);
+	for (i = 1; i <= 4 * F.pol.reattach_burst; i++) {
+		mk_req(m, SRV_ID, 100 + i, 1, RA_REASON_PATH_LOST);
+		m[RA_REQ_OFF_MAC] ^= 1;
+		err = srv_in(m, sizeof(m), &F.spath[1], &out);
+		if (err != RA_E_MAC)
+			break;
+	}
+	TAP_EQ_INT(err, RA_E_MAC, "forged flood: every forgery refused as MAC");
+	mk_req(m, SRV_ID, 1, 1, RA_REASON_PATH_LOST);
+	TAP_EQ_INT(srv_in(m, sizeof(m), &F.spath[1], &out), RA_OK,
+		   "forged flood: the owner's REQ still admitted");
 	teardown();
 }
 
@@ -873,12 +948,349 @@ static void test_names(void)
 	       "out of range: unknown error");
 }
 
+/* ---------------------------------------------------------------------- */
+/* Key rollover: a rekey reaches the two ends at different moments         */
+/* ---------------------------------------------------------------------- */
+
+#define GRACE_MS	3000	/* what jvpnd passes: JVPND_KEY_GRACE_MS */
+
+static bool mac_under(const uint8_t key[JVPN_REATTACH_KEY_LEN],
+		      const uint8_t *m, size_t mac_off)
+{
+	uint8_t mac[RA_MAC_LEN];
+
+	ra_mac(mac, key, m, mac_off);
+	return !memcmp(mac, m + mac_off, RA_MAC_LEN);
+}
+
+static bool all_zero_key(const uint8_t key[JVPN_REATTACH_KEY_LEN])
+{
+	static const uint8_t zero[JVPN_REATTACH_KEY_LEN];
+
+	return !memcmp(key, zero, sizeof(zero));
+}
+
+/* The server answers a new handshake: a fresh key in k. */
+static void srv_rekey(uint8_t k[JVPN_REATTACH_KEY_LEN])
+{
+	randombytes_buf(k, JVPN_REATTACH_KEY_LEN);
+	ra_session_rekey(&F.srv, &F.ss[0], k, F.clk.mono_ms, GRACE_MS);
+}
+
+/* The client gets the handshake answer carrying k. */
+static void cli_rekey(const uint8_t k[JVPN_REATTACH_KEY_LEN])
+{
+	ra_client_rekey(&F.cl, k, F.clk.mono_ms, GRACE_MS);
+}
+
+/* One PROBE on candidate i, ProbeIntervalMs on, handed to the server. */
+static int probe_in(uint32_t i, struct ra_output *po, struct ra_output *ro)
+{
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, i, F.clk.mono_ms, po, NULL);
+	return srv_in(po->msg, po->len, sp(&po->to), ro);
+}
+
+static int reply_in(uint32_t i, const struct ra_output *ro)
+{
+	return ra_client_handle_probe_reply(&F.cl, i, ro->msg, ro->len,
+					    F.clk.mono_ms);
+}
+
+/* Server rekeyed, the client not yet (its handshake answer is late). */
+static void test_rekey_probe_server(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_output po, ro, again;
+	uint64_t t0;
+
+	setup(NULL, 8);
+	srv_rekey(k1);
+	t0 = F.clk.mono_ms;
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK,
+		   "rekey on the server only: PROBE under the old key accepted");
+	tap_ok(mac_under(F.key, ro.msg, RA_PREPLY_OFF_MAC),
+	       "PROBE_REPLY MACed with the key the client used");
+	TAP_EQ_INT(reply_in(1, &ro), RA_OK,
+		   "the client, old key only, accepts the reply");
+	TAP_EQ_INT(F.srv.stats.mac_old_key, 1,
+		   "stats: one MAC accepted under the old key");
+	TAP_EQ_INT(srv_in(po.msg, po.len, sp(&po.to), &again), RA_E_REPLAY,
+		   "the same PROBE replayed in the grace: refused");
+	tap_ok(again.len == 0 && F.srv.stats.refused[-RA_E_MAC] == 0,
+	       "nothing sent to the replay; no MAC refusal so far");
+	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16), t0 + GRACE_MS,
+		   "server timer: next deadline is the end of the grace");
+	F.clk.mono_ms = t0 + GRACE_MS;
+	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16), 0,
+		   "grace over: nothing left to expire");
+	tap_ok(!F.ss[0].old.held && all_zero_key(F.ss[0].old.key) &&
+	       !F.srv.old_first && !F.ss[0].old_listed,
+	       "old key wiped and unlisted when the grace ends");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
+		   "after the grace a PROBE under the old key is refused (mac)");
+	tap_ok(ro.len == 0 && F.srv.stats.refused[-RA_E_MAC] == 1,
+	       "nothing sent, counted as a MAC refusal");
+	cli_rekey(k1);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK,
+		   "client on the new key: PROBE accepted");
+	tap_ok(mac_under(k1, ro.msg, RA_PREPLY_OFF_MAC) &&
+	       reply_in(1, &ro) == RA_OK,
+	       "reply under the new key, accepted by the client");
+	tap_ok(F.srv.stats.mac_old_key == 2 && F.ss[0].key_proven,
+	       "stats: the replay's MAC counted too, the new key not; "
+	       "client proved the new key");
+	teardown();
+}
+
+/* Client rekeyed while a reply under the old key was on its way. */
+static void test_rekey_probe_client(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_output po, ro;
+	uint64_t t0;
+
+	setup(NULL, 8);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK, "PROBE before the rekey");
+	srv_rekey(k1);
+	cli_rekey(k1);
+	t0 = F.clk.mono_ms;
+	TAP_EQ_INT(reply_in(1, &ro), RA_OK,
+		   "rekey on the client: late reply under the old key accepted");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK, "next PROBE accepted");
+	tap_ok(mac_under(k1, po.msg, RA_PROBE_OFF_MAC),
+	       "the client sends under the new key at once");
+	TAP_EQ_INT(ra_client_expire_key(&F.cl, F.clk.mono_ms), t0 + GRACE_MS,
+		   "client: old key kept until the end of the grace");
+	F.clk.mono_ms = t0 + GRACE_MS;
+	TAP_EQ_INT(reply_in(1, &ro), RA_OK,
+		   "a reply under the new key after the grace: accepted");
+	TAP_EQ_INT(ra_client_expire_key(&F.cl, F.clk.mono_ms), 0,
+		   "client: grace over, nothing left to expire");
+	tap_ok(!F.cl.old.held && all_zero_key(F.cl.old.key),
+	       "client's old key wiped");
+	teardown();
+
+	/* The same late reply, arriving after the client's grace. */
+	setup(NULL, 8);
+	probe_in(1, &po, &ro);
+	cli_rekey(k1);
+	F.clk.mono_ms += GRACE_MS;
+	TAP_EQ_INT(reply_in(1, &ro), RA_E_MAC,
+		   "after the grace a reply under the old key is refused (mac)");
+	teardown();
+}
+
+/* REQ -> CHALLENGE -> RESP -> CONFIRM with the server already rekeyed. */
+static void test_rekey_reattach_server(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN], m[RA_REQ_LEN];
+	struct ra_client_result res;
+	struct ra_output out;
+	uint64_t t0;
+
+	setup(big_session_rate, 8);
+	srv_rekey(k1);
+	t0 = F.clk.mono_ms;
+	lose_path();
+	TAP_EQ_INT(switch_with_challenge(RA_REASON_PATH_LOST, NULL), 0,
+		   "rekey on the server only: full reattach under the old key");
+	tap_ok(F.sfsm[0].state == FSM_ATTACHED && F.ss[0].epoch == 2 &&
+	       F.cl.epoch == 2, "both ends ATTACHED at epoch 2");
+	TAP_EQ_INT(F.srv.stats.mac_old_key, 2,
+		   "stats: REQ and RESP accepted under the old key");
+	mk_req(m, SRV_ID, F.cl.counter, 2, RA_REASON_PATH_LOST);
+	TAP_EQ_INT(srv_in(m, sizeof(m), &F.spath[2], &out), RA_E_REPLAY,
+		   "a REQ with a used counter, old key, in the grace: replay");
+	F.clk.mono_ms = t0 + GRACE_MS;
+	mk_req(m, SRV_ID, F.cl.counter + 1, 2, RA_REASON_PATH_LOST);
+	TAP_EQ_INT(srv_in(m, sizeof(m), &F.spath[2], &out), RA_E_MAC,
+		   "after the grace a fresh REQ under the old key: mac");
+	TAP_EQ_INT(F.ss[0].last_counter, F.cl.counter,
+		   "counter not consumed by it");
+	teardown();
+
+	/* A whole exchange started after the grace fails at the REQ. */
+	setup(NULL, 8);
+	srv_rekey(k1);
+	F.clk.mono_ms += GRACE_MS;
+	lose_path();
+	ra_client_start(&F.cl, RA_REASON_PATH_LOST, &F.clk, &res);
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, sp(&res.out.to), &out),
+		   RA_E_MAC, "after the grace: the client's REQ refused (mac)");
+	tap_ok(out.len == 0 && F.sfsm[0].state == FSM_ATTACHED &&
+	       !ra_server_pending_count(&F.srv),
+	       "nothing sent, no state, session not touched");
+	teardown();
+}
+
+/* The client's handshake answer arrives between CHALLENGE and RESP. */
+static void test_rekey_reattach_midway(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_client_result res;
+	struct ra_output chal, conf;
+	struct ra_path to;
+
+	setup(NULL, 8);
+	lose_path();
+	ra_client_start(&F.cl, RA_REASON_PATH_LOST, &F.clk, &res);
+	to = res.out.to;
+	srv_rekey(k1);
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, sp(&to), &chal), RA_OK,
+		   "REQ under the old key, server rekeyed: CHALLENGE");
+	tap_ok(mac_under(F.key, chal.msg, RA_CHAL_OFF_MAC),
+	       "CHALLENGE MACed with the key of the REQ");
+	cli_rekey(k1);
+	ra_client_handle_challenge(&F.cl, chal.msg, chal.len, &to, &F.clk,
+				   &res);
+	tap_ok(res.action == RA_ACT_SEND &&
+	       mac_under(k1, res.out.msg, RA_RESP_OFF_MAC),
+	       "client, rekeyed meanwhile, accepts it; RESP under the new key");
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, sp(&to), &conf), RA_OK,
+		   "server accepts the RESP under the new key");
+	tap_ok(conf.committed && mac_under(k1, conf.msg, RA_CHAL_OFF_MAC),
+	       "committed; confirmation under the new key");
+	ra_client_handle_challenge(&F.cl, conf.msg, conf.len, &to, &F.clk,
+				   &res);
+	tap_ok(res.action == RA_ACT_ATTACHED && F.srv.stats.mac_old_key == 1,
+	       "client ATTACHED; only the REQ needed the old key");
+	teardown();
+}
+
+/* Server-initiated CHALLENGE (NAT rebinding) answers nothing. */
+static void test_rekey_server_challenge(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_client_result res;
+	struct ra_output out, po, ro;
+	struct ra_path nat;
+
+	setup(NULL, 8);
+	nat = F.spath[0];
+	nat.remote.port = 40001;
+	nat.path_id = 0;
+	srv_rekey(k1);
+	ra_server_challenge_source(&F.srv, SRV_ID, &nat, 100, &F.clk, &out);
+	tap_ok(out.len && mac_under(F.key, out.msg, RA_CHAL_OFF_MAC),
+	       "unsolicited CHALLENGE under the old key: the client may "
+	       "not have the new one");
+	ra_client_handle_challenge(&F.cl, out.msg, out.len, &F.cpath[0],
+				   &F.clk, &res);
+	TAP_EQ_INT(res.action, RA_ACT_SEND, "the client, old key only, answers");
+	cli_rekey(k1);
+	probe_in(1, &po, &ro);
+	ra_server_challenge_source(&F.srv, SRV_ID, &nat, 100, &F.clk, &out);
+	tap_ok(out.len && mac_under(k1, out.msg, RA_CHAL_OFF_MAC),
+	       "once the client used the new key: CHALLENGE under it");
+	ra_client_handle_challenge(&F.cl, out.msg, out.len, &F.cpath[0],
+				   &F.clk, &res);
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, &nat, &out), RA_OK,
+		   "the client's RESP commits the new source");
+	tap_ok(out.committed && mac_under(k1, out.msg, RA_CHAL_OFF_MAC),
+	       "confirmation under the new key");
+	teardown();
+}
+
+/* The handshake answer was lost and the client retried: key never used. */
+static void test_rekey_lost_answer(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN], k2[JVPN_REATTACH_KEY_LEN];
+	struct ra_output po, ro, po0;
+	uint64_t t1;
+
+	setup(NULL, 8);
+	srv_rekey(k1);
+	F.clk.mono_ms += 1000;		/* the initiator's retry */
+	t1 = F.clk.mono_ms;
+	srv_rekey(k2);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK,
+		   "second rekey, first key never used: the client's key kept");
+	TAP_EQ_INT(reply_in(1, &ro), RA_OK, "and the client accepts the reply");
+	/* The probe goes at t1 + GRACE_MS - 1: past the first grace. */
+	F.clk.mono_ms = t1 + GRACE_MS - 1 - F.pol.probe_interval_ms;
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK,
+		   "its grace restarted at the second rekey");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC, "and ends after it");
+	teardown();
+
+	/* The client did use k1 (a probe): then k1 is the key kept. */
+	setup(NULL, 8);
+	srv_rekey(k1);
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, 2, F.clk.mono_ms, &po0, NULL);	/* old key */
+	cli_rekey(k1);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK, "client proves the new key");
+	srv_rekey(k2);
+	TAP_EQ_INT(srv_in(po0.msg, po0.len, sp(&po0.to), &ro), RA_E_MAC,
+		   "next rekey: the key before the used one is gone");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK,
+		   "the used key is the one kept");
+	teardown();
+
+	/* Same, proven by the daemon (data key swapped), not by a probe. */
+	setup(NULL, 8);
+	srv_rekey(k1);
+	ra_session_key_proven(&F.ss[0]);
+	srv_rekey(k2);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
+		   "key proven by the data swap: the older one is not kept");
+	cli_rekey(k1);
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_OK, "the proven one is");
+	teardown();
+}
+
+/* No grace, and a session that goes away during its grace. */
+static void test_rekey_wipe(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_output po, ro;
+
+	setup(NULL, 8);
+	ra_session_rekey(&F.srv, &F.ss[0], F.key, F.clk.mono_ms, 0);
+	tap_ok(!F.ss[0].old.held && !F.srv.old_first,
+	       "grace 0: no old key kept");
+	srv_rekey(k1);
+	tap_ok(F.ss[0].old.held && F.srv.old_first == &F.ss[0],
+	       "rekey: old key held and listed for expiry");
+	ra_server_forget_session(&F.srv, &F.ss[0]);
+	tap_ok(!F.ss[0].old.held && all_zero_key(F.ss[0].old.key) &&
+	       !F.srv.old_first && !F.srv.old_last,
+	       "forgetting the session wipes and unlists its old key");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
+		   "and the old key is no longer accepted");
+	/* Two sessions, the later rekey with the shorter grace. */
+	ra_session_rekey(&F.srv, &F.ss[1], k1, F.clk.mono_ms, 2 * GRACE_MS);
+	F.clk.mono_ms += 10;
+	srv_rekey(k1);
+	tap_ok(F.srv.old_first == &F.ss[0] && F.srv.old_last == &F.ss[1],
+	       "old keys listed in the order their grace ends");
+	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16),
+		   F.clk.mono_ms + GRACE_MS, "first deadline: the shorter one");
+	F.clk.mono_ms += GRACE_MS;
+	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16),
+		   F.clk.mono_ms + GRACE_MS - 10, "then the other one");
+	tap_ok(!F.ss[0].old.held && F.ss[1].old.held &&
+	       F.srv.old_first == &F.ss[1],
+	       "only the first session's old key wiped");
+	TAP_EQ_INT(ra_session_rekey(&F.srv, NULL, k1, 0, GRACE_MS), RA_E_INVAL,
+		   "ra_session_rekey(NULL) refused");
+	TAP_EQ_INT(ra_client_rekey(NULL, k1, 0, GRACE_MS), RA_E_INVAL,
+		   "ra_client_rekey(NULL) refused");
+	ra_server_destroy(&F.srv);	/* again in teardown: harmless */
+	tap_ok(!F.ss[1].old.held && all_zero_key(F.ss[1].old.key) &&
+	       !F.ss[1].old_listed,
+	       "destroying the server wipes the old keys still held");
+	teardown();
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
 		return 1;
 	test_names();
 	test_happy_path();
+	test_lost_confirmation_resync();
 	test_standby_fast_path();
 	test_refusals();
 	test_rates();
@@ -890,5 +1302,12 @@ int main(void)
 	test_cancel();
 	test_bit_flips();
 	test_audit_flood();
+	test_rekey_probe_server();
+	test_rekey_probe_client();
+	test_rekey_reattach_server();
+	test_rekey_reattach_midway();
+	test_rekey_server_challenge();
+	test_rekey_lost_answer();
+	test_rekey_wipe();
 	return tap_done();
 }

@@ -11,7 +11,8 @@
  *
  * Without IFNAME the only socket in /run/jvpn is used.  An argument with
  * a '/' is a socket path.  Text output is one "key value ..." line per
- * object; -j prints a JSON array (or one object for status).
+ * session or timeline entry, and one "key value" line per counter for
+ * status; -j prints a JSON array (or one object for status).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,7 +27,7 @@
 #include "jvpnctl.h"
 
 #define CONTROL_DIR	"/run/jvpn"
-#define REPLY_LINE_MAX	4096
+#define REPLY_LINE_MAX	16384
 
 static void only_socket(char *path, size_t len)
 {
@@ -80,8 +81,8 @@ static FILE *connect_daemon(const char *path)
 	return f;
 }
 
-/* "key value key value" of one flat JSON object. */
-static void print_text(const char *line)
+/* "key value" pairs of one flat JSON object, separated by sep. */
+static void print_text(const char *line, char sep)
 {
 	struct jsonl_member m;
 	const char *p = line;
@@ -91,7 +92,9 @@ static void print_text(const char *line)
 	if (jsonl_begin(&p))
 		return;
 	while ((ret = jsonl_next(&p, &m)) > 0) {
-		printf("%s%s %s", first ? "" : " ", m.key, m.val);
+		if (!first)
+			putchar(sep);
+		printf("%s %s", m.key, m.val);
 		first = false;
 	}
 	putchar('\n');
@@ -129,7 +132,7 @@ static int run_request(const char *arg, const char *request, bool array)
 			printf("%s%s%s", n && array ? "," : "", line,
 			       array ? "" : "\n");
 		else
-			print_text(line);
+			print_text(line, array ? ' ' : '\n');
 		n++;
 	}
 	fclose(f);
