@@ -385,18 +385,6 @@ int sess_key_swap(struct jvpnd *d, struct session *s)
 
 /* ---- persisted state --------------------------------------------------- */
 
-static void to_record(const struct session *s, struct state_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->local_id = s->local_id;
-	r->peer_id = s->peer_id;
-	memcpy(r->peer_pub, s->peer->cfg->public_key, sizeof(r->peer_pub));
-	r->key_id = s->key_id;
-	memcpy(r->reattach_key, s->reattach_key, sizeof(r->reattach_key));
-	r->initiator = s->role == ROLE_INITIATOR;
-	r->state = s->fsm.state;
-	r->version = s->fsm.state_version;
-}
 
 void jvpnd_save_state(struct jvpnd *d)
 {
@@ -415,7 +403,7 @@ void jvpnd_save_state(struct jvpnd *d)
 	for (i = 0; i < d->st.capacity && n < d->st.n; i++) {
 		s = session_at(&d->st, i);
 		if (s && s->in_kernel && !fsm_is_terminal(s->fsm.state))
-			to_record(s, &r[n++]);
+			session_state_record(s, &r[n++]);
 	}
 	if (state_save(d->state_path, r, n))
 		d->stats.state_save_errors++;

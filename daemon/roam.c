@@ -439,20 +439,13 @@ static void client_rx(struct jvpnd *d, const uint8_t *buf, size_t len,
 	client_result(d, s, &res);
 }
 
-void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id)
+/* The active path is lost: start a reattach; false if it could not. */
+static bool client_lost(struct jvpnd *d, struct session *s)
 {
 	struct ra_client_result res;
 	struct audit_clock clk;
 	int ret;
 
-	if (path_id && path_id != s->active_path)
-		return;
-	if (s->ra_up && s->role == ROLE_RESPONDER) {
-		server_path_lost(d, s);
-		return;
-	}
-	if (!s->rc)
-		return;
 	jvpnd_clock(&clk);
 	ret = ra_client_start(s->rc, RA_REASON_PATH_LOST, &clk, &res);
 	if (ret) {
@@ -463,9 +456,23 @@ void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id)
 				{ .key = "error", .type = AUDIT_KV_STR,
 				  .s = ra_errname(ret) },
 			    }, 2);
-		return;
+		return false;
 	}
 	client_result(d, s, &res);
+	return true;
+}
+
+void roam_path_silent(struct jvpnd *d, struct session *s, uint32_t path_id)
+{
+	if (path_id && path_id != s->active_path)
+		return;
+	if (s->ra_up && s->role == ROLE_RESPONDER) {
+		server_path_lost(d, s);
+		return;
+	}
+	if (!s->rc)
+		return;
+	client_lost(d, s);
 }
 
 void roam_path_alive(struct jvpnd *d, struct session *s)
@@ -631,10 +638,6 @@ void roam_rx(struct jvpnd *d, struct net_sock *sock, const uint8_t *buf,
 bool roam_link_down(struct jvpnd *d, struct session *s,
 		    const struct audit_kv *why, unsigned int n_why)
 {
-	struct ra_client_result res;
-	struct audit_clock clk;
-	int ret;
-
 	if (!s->rc || s->rc->phase != RA_CL_IDLE ||
 	    fsm_is_terminal(s->fsm.state))
 		return false;
@@ -643,20 +646,7 @@ bool roam_link_down(struct jvpnd *d, struct session *s,
 		sess_step(d, s, FSM_EV_TRANSPORT_LOST, FSM_R_LINK_DOWN);
 		jvpnd_save_state(d);
 	}
-	jvpnd_clock(&clk);
-	ret = ra_client_start(s->rc, RA_REASON_PATH_LOST, &clk, &res);
-	if (ret) {
-		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
-			    (struct audit_kv[]){
-				{ .key = "what", .type = AUDIT_KV_STR,
-				  .s = "reattach_not_started" },
-				{ .key = "error", .type = AUDIT_KV_STR,
-				  .s = ra_errname(ret) },
-			    }, 2);
-		return false;
-	}
-	client_result(d, s, &res);
-	return true;
+	return client_lost(d, s);
 }
 
 /*

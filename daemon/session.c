@@ -8,7 +8,9 @@
 
 #include <sodium.h>
 
+#include "peer.h"
 #include "session.h"
+#include "state.h"
 
 #define SESSION_ID_TRIES	64
 
@@ -164,4 +166,17 @@ const struct session_path *session_active_path(const struct session *s)
 		if (s->paths[i].id == s->active_path)
 			return &s->paths[i];
 	return NULL;
+}
+
+void session_state_record(const struct session *s, struct state_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->local_id = s->local_id;
+	r->peer_id = s->peer_id;
+	memcpy(r->peer_pub, s->peer->cfg->public_key, sizeof(r->peer_pub));
+	r->key_id = s->key_id;
+	memcpy(r->reattach_key, s->reattach_key, sizeof(r->reattach_key));
+	r->initiator = s->role == ROLE_INITIATOR;
+	r->state = s->fsm.state;
+	r->version = s->fsm.state_version;
 }

@@ -101,6 +101,10 @@ static inline struct session *session_at(const struct session_table *t,
 	return t->s[i].used ? &t->s[i] : NULL;
 }
 
+struct state_record;
+/* What the state file keeps of an established session (state.h). */
+void session_state_record(const struct session *s, struct state_record *r);
+
 /* A random nonzero id not in the table (bounded tries); 0 if none. */
 uint32_t session_random_id(const struct session_table *t);
 

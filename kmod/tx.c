@@ -153,13 +153,19 @@ static void path_note_tx_attempt(struct jvpn_session *s, struct jvpn_path *p,
 			  now + msecs_to_jiffies(READ_ONCE(s->jd->silent_ms)));
 }
 
-static void path_note_tx(struct jvpn_session *s, struct jvpn_path *p)
+/* A keepalive is never answered (that is the rule that keeps two idle
+ * peers quiet), so it must not open a silence episode: an idle but working
+ * peer would be reported silent.
+ */
+static void path_note_tx(struct jvpn_session *s, struct jvpn_path *p,
+			 bool answerable)
 {
 	unsigned long now = jiffies;
 
 	WRITE_ONCE(p->last_tx, now);
 	WRITE_ONCE(s->last_tx, now);
-	path_note_tx_attempt(s, p, now);
+	if (answerable)
+		path_note_tx_attempt(s, p, now);
 }
 
 static void key_note_tx(struct jvpn_session *s, struct jvpn_key *k,
@@ -230,7 +236,7 @@ static void session_send(struct jvpn_session *s, struct sk_buff *skb)
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_KEEPALIVES_TX);
 	}
 	dev_sw_netstats_tx_add(jd->dev, 1, len);
-	path_note_tx(s, p);
+	path_note_tx(s, p, len != 0);
 	return;
 
 drop:

@@ -168,19 +168,6 @@ static void sizes_json(void)
 
 /* ---- session scale ------------------------------------------------------- */
 
-/* lifecycle.c to_record(). */
-static void to_record(const struct session *s, struct state_record *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->local_id = s->local_id;
-	r->peer_id = s->peer_id;
-	memcpy(r->peer_pub, s->peer->cfg->public_key, sizeof(r->peer_pub));
-	r->key_id = s->key_id;
-	memcpy(r->reattach_key, s->reattach_key, sizeof(r->reattach_key));
-	r->initiator = s->role == ROLE_INITIATOR;
-	r->state = s->fsm.state;
-	r->version = s->fsm.state_version;
-}
 
 /* lifecycle.c jvpnd_save_state(): every established session, rewritten. */
 static int save_state(struct cp_fixture *f, const char *path)
@@ -196,7 +183,7 @@ static int save_state(struct cp_fixture *f, const char *path)
 	for (i = 0; i < f->st.capacity && n < f->st.n; i++) {
 		s = session_at(&f->st, i);
 		if (s && s->in_kernel && !fsm_is_terminal(s->fsm.state))
-			to_record(s, &r[n++]);
+			session_state_record(s, &r[n++]);
 	}
 	ret = state_save(path, r, n);
 	sodium_memzero(r, n * sizeof(*r));

@@ -17,7 +17,8 @@ keys0=$(jq_session a '.keys | map({slot, key_id}) | tostring')
 n b iperf3 -s -1 -p 5201 > "$TEST_TMP/iperf-s.log" 2>&1 &
 srv=$!
 wait_listen b 5201
-bg_run n a iperf3 -c 10.10.0.2 -p 5201 -t 8 -J
+# Long enough that a slow (loaded) emulator still switches mid-stream.
+bg_run n a iperf3 -c 10.10.0.2 -p 5201 -t 14 -J
 cli=$BG_PID cli_log=$BG_LOG
 sleep 3
 check "switch a to path 2 during the stream" activate a 2

@@ -33,10 +33,17 @@ check "SESSION_REMOVED for a deleted session" \
 # Rate limit: one event per second; a burst of removals is mostly dropped.
 jctl a dev set jvpn0 event-rate 1
 d0=$(jctl a -j dev show jvpn0 | jq .stats.events_dropped)
+# All in one netlink socket (one process): a loaded emulator must not
+# space them out to the refill rate.
+ifx=$(ip -n a -j link show jvpn0 | jq '.[0].ifindex')
 for i in $(seq 1 10); do
-	jctl a session add jvpn0 id $((5000 + i)) peer-id 1
-	jctl a session del jvpn0 id $((5000 + i))
-done
+	echo "[\"SESSION_NEW\", \"IFINDEX=u32:$ifx\", \"SESSION_ID=u32:$((5000 + i))\", \"PEER_ID=u32:1\"]"
+	echo "[\"SESSION_DEL\", \"IFINDEX=u32:$ifx\", \"SESSION_ID=u32:$((5000 + i))\"]"
+done > "$TEST_TMP/burst"
+# shellcheck disable=SC2086 # NLRAW is a command line
+ip netns exec a $NLRAW --batch < "$TEST_TMP/burst" > "$TEST_TMP/burst.out" 2>&1
+check "burst: every add and delete accepted" \
+	test "$(jq -s '[.[] | select(.errno == 0)] | length' "$TEST_TMP/burst.out")" = 20
 d1=$(jctl a -j dev show jvpn0 | jq .stats.events_dropped)
 check "rate limit dropped and counted events ($d0 -> $d1)" test "$d1" -gt "$d0"
 sleep 0.5

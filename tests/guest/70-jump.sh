@@ -13,26 +13,24 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/jvpnd-lib.sh"
 
-POLICY='[Policy]
-TransportLossTtlMs = 400
-ProbeIntervalMs    = 100
-MaxRecoveryWindowMs = 5000'
+POLICY=$JD_POLICY
 
 setup() {
 	jvpn_load && jd_topo_direct srv cli 192.168.70 192.168.71
 }
 
-# forge_req SID PORT: a REATTACH_REQ for server session SID with a random
-# MAC, from the client namespace's u2 address on another UDP port.
+# forge_req SID PORT NET: a REATTACH_REQ for server session SID with a
+# random MAC, from the client namespace's NET.2 address (a link that is
+# up) on another UDP port, to the server's NET.1.
 forge_req() {
-	n cli python3 - "$1" "$2" <<-'EOF'
+	n cli python3 - "$1" "$2" "$3" <<-'EOF'
 	import os, socket, struct, sys
-	sid, port = int(sys.argv[1]), int(sys.argv[2])
+	sid, port, net = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 	msg = struct.pack(">B3xIQQQB3x", 5, sid, 1 << 40, 12345, 2, 1)
 	msg += os.urandom(16)
 	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-	s.bind(("192.168.71.2", port))
-	s.sendto(msg, ("192.168.71.1", 51820))
+	s.bind((net + ".2", port))
+	s.sendto(msg, (net + ".1", 51820))
 	EOF
 }
 
@@ -100,7 +98,9 @@ check "client audit: REATTACH_STARTED" jd_audit_has cli '"to":"RECOVERING"'
 # A forged REATTACH_REQ (random MAC): refused, audited, nothing moves.
 ver0=$(jd_kver srv jsrv "$SSID")
 SAP=$(jd_sess srv jsrv .active_path)
-check "forged REATTACH_REQ sent" forge_req "$SSID" 40000
+up_net=192.168.71
+[ "$cut" = u1 ] || up_net=192.168.70
+check "forged REATTACH_REQ sent" forge_req "$SSID" 40000 "$up_net"
 check "forged REATTACH_REQ refused: SECURITY_EVENT" wait_for -t 5 \
 	jd_audit_has srv '"type":"SECURITY_EVENT".*"error":"mac"'
 sleep 0.5

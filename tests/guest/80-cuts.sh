@@ -13,13 +13,10 @@ set -uo pipefail
 . "$(dirname "$0")/jvpnd-lib.sh"
 
 # Switch limits loose enough for three cuts in a row (86-flap tests them).
-POLICY='[Policy]
-TransportLossTtlMs  = 400
-ProbeIntervalMs     = 100
-MaxRecoveryWindowMs = 5000
+POLICY="$JD_POLICY
 SwitchCooldownMs    = 200
 MaxSwitchesPerMinute = 10
-RekeyAfterSeconds   = 3600'
+RekeyAfterSeconds   = 3600"
 
 # cut KIND CLIENT_LINK SERVER_LINK / heal KIND ...: on the router.
 cut() {

@@ -12,11 +12,8 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/jvpnd-lib.sh"
 
-POLICY='[Policy]
-TransportLossTtlMs  = 400
-ProbeIntervalMs     = 100
-MaxRecoveryWindowMs = 5000
-SwitchCooldownMs    = 200'
+POLICY="$JD_POLICY
+SwitchCooldownMs    = 200"
 
 # nat PORT: the router's NAT for the client's active path: its source
 # CADDR leaving on SLINK is translated to the router's RADDR:PORT, and new

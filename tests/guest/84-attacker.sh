@@ -9,11 +9,8 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/jvpnd-lib.sh"
 
-POLICY='[Policy]
-TransportLossTtlMs  = 400
-ProbeIntervalMs     = 100
-MaxRecoveryWindowMs = 5000
-SwitchCooldownMs    = 200'
+POLICY="$JD_POLICY
+SwitchCooldownMs    = 200"
 
 # send_atk FILE: the bytes of FILE as one UDP datagram from the attacker
 # to the server's first address.

@@ -16,6 +16,13 @@
 JVPND=${JVPN_JVPND:-$JVPN_REPO/build/jvpnd}
 JVPNCTL=${JVPNCTL:-$JVPN_REPO/build/jvpnctl}
 
+# The jvpnd tests' policy: detection and probing fast, yet not so fast
+# that a loaded emulator's stalls look like losses; a test appends knobs.
+JD_POLICY='[Policy]
+TransportLossTtlMs  = 400
+ProbeIntervalMs     = 100
+MaxRecoveryWindowMs = 5000'
+
 # jc NS ARGS...: jvpnctl in namespace NS.
 jc() { ip netns exec "$1" "$JVPNCTL" "${@:2}"; }
 # jd_sess NS DEV JQ: JQ applied to the first session of DEV, from jvpnd.
