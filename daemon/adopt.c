@@ -229,15 +229,18 @@ static void adopt_keys(struct jvpnd *d, struct session *s,
 }
 
 /*
- * The persisted state may be VOLATILE or DEGRADED while the kernel heard
- * from the peer since (its PATH_ALIVE went to a daemon that was not
- * running): recent authenticated RX means the path works.  Otherwise the
+ * The persisted state may be VOLATILE, RECOVERING or DEGRADED while the
+ * kernel heard from the peer since (its PATH_ALIVE went to a daemon that
+ * was not running): recent authenticated RX means the path works.  Otherwise the
  * loss is handled as if just reported: a client reattaches, a server
  * starts its recovery window (roam.c).
  */
 static void adopt_liveness(struct jvpnd *d, struct session *s,
 			   const struct kernel_session *ks)
 {
+	/* An exchange in flight died with the previous daemon. */
+	if (s->fsm.state == FSM_RECOVERING)
+		sess_step(d, s, FSM_EV_REATTACH_FAILED, FSM_R_REATTACH_FAILED);
 	if (s->fsm.state != FSM_VOLATILE && s->fsm.state != FSM_DEGRADED)
 		return;
 	if (ks->last_rx_ms < d->cfg.policy.transport_loss_ttl_ms) {

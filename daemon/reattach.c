@@ -779,10 +779,26 @@ static void pending_expire(struct ra_server *srv, struct ra_pending *p,
 
 	srv->stats.pending_expired++;
 	if (p->started && s->fsm->state == FSM_RECOVERING &&
-	    s->fsm->state_version == p->fsm_version)
-		fsm_step(srv->cfg.audit, s->fsm, true, p->fsm_version,
-			 FSM_EV_REATTACH_FAILED, FSM_R_REATTACH_TIMEOUT, clk,
-			 NULL, s->active.path_id, 0);
+	    s->fsm->state_version == p->fsm_version &&
+	    !fsm_step(srv->cfg.audit, s->fsm, true, p->fsm_version,
+		      FSM_EV_REATTACH_FAILED, FSM_R_REATTACH_TIMEOUT, clk,
+		      NULL, s->active.path_id, 0) &&
+	    p->from_attached && !p->counter) {
+		/*
+		 * Our own challenge to another source (UNKNOWN_SOURCE: a
+		 * rebinding, a socket handover, or a replayed packet) went
+		 * unanswered while the session was ATTACHED and nobody said
+		 * the active path was lost: it still works, so the session
+		 * is ATTACHED again and the episode ends.  A stray packet
+		 * must not leave it VOLATILE (and end it when the window
+		 * closes).  A client's REQ, by contrast, says its path is
+		 * lost: that failure leaves the session VOLATILE.
+		 */
+		fsm_step(srv->cfg.audit, s->fsm, false, 0, FSM_EV_PATH_ALIVE,
+			 FSM_R_PATH_ALIVE, clk, NULL, s->active.path_id, 0);
+		s->in_episode = false;
+		policy_note_recovered(s->pc);
+	}
 	pending_release(srv, p);
 }
 
@@ -1112,6 +1128,7 @@ static int challenge(struct ra_server *srv, struct ra_session *s,
 		srv->stats.refused[-RA_E_AMPLIFICATION]++;
 		return RA_E_AMPLIFICATION;
 	}
+	p->from_attached = s->fsm->state == FSM_ATTACHED;
 	err = ensure_started(srv, s, cq->reason, cq->to, clk);
 	if (err) {
 		pending_release(srv, p);
@@ -1799,6 +1816,25 @@ static int check_reply_frame(struct ra_client *c, const uint8_t *msg,
 	return RA_OK;
 }
 
+/*
+ * An answer after the path was given up (MaxProbes unanswered): the path
+ * came back.  The losses in the window measured the outage, not the path,
+ * and would keep it below MaxLossPercent for 32 more probes; start again
+ * from this answer.  A lossy but living path never reaches MaxProbes in a
+ * row, so it is still measured.  Returns r's new place.
+ */
+static struct ra_probe_rec *cand_forget_outage(struct ra_candidate *k,
+					       const struct ra_probe_rec *r)
+{
+	struct ra_probe_rec keep = *r;
+
+	memset(k->probes, 0, sizeof(k->probes));
+	k->probes[0] = keep;
+	k->n_probes = 1;
+	k->probe_head = 1 % RA_LOSS_WINDOW;
+	return &k->probes[0];
+}
+
 int ra_client_handle_probe_reply(struct ra_client *c, uint32_t idx,
 				 const uint8_t *msg, size_t len,
 				 uint64_t now_ms)
@@ -1822,6 +1858,8 @@ int ra_client_handle_probe_reply(struct ra_client *c, uint32_t idx,
 	if (!r || r->acked || r->sent_ms != ts)
 		return RA_E_REPLAY;
 	r->acked = true;
+	if (k->unanswered >= c->cfg.policy->max_probes)
+		r = cand_forget_outage(k, r);
 	k->unanswered = 0;
 	k->last_reply_ms = now_ms;
 	rtt_sample(k, (uint32_t)elapsed(now_ms, ts));

@@ -307,6 +307,7 @@ struct ra_pending {
 	enum ra_reason reason;
 	uint32_t bad_resp;
 	bool started;			/* REATTACH_STARTED applied for it */
+	bool from_attached;		/* it took the session from ATTACHED */
 	uint32_t prev, next;		/* creation-order list / free list */
 	bool used;
 };

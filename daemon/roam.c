@@ -324,6 +324,25 @@ static void server_rx(struct jvpnd *d, struct net_sock *sock,
 	}
 }
 
+/*
+ * A remote the session already has a path to, seen on another socket: the
+ * socket handover of a restart (DATA still reaching the old socket), not
+ * a new source to validate.
+ */
+static bool known_remote(const struct session *s, const struct hs_source *src)
+{
+	struct sockaddr_storage ss;
+	unsigned int i;
+
+	if (to_sockaddr(src, &ss))
+		return false;
+	for (i = 0; i < s->n_paths; i++)
+		if (net_sockaddr_equal((const struct sockaddr *)&s->paths[i].remote,
+				       (const struct sockaddr *)&ss))
+			return true;
+	return false;
+}
+
 void roam_unknown_source(struct jvpnd *d, struct session *s,
 			 uint32_t sock_id, const struct hs_source *src)
 {
@@ -331,7 +350,7 @@ void roam_unknown_source(struct jvpnd *d, struct session *s,
 	struct ra_output out;
 	struct ra_path from = { .socket_id = sock_id, .remote = *src };
 
-	if (!s->ra_up || s->role != ROLE_RESPONDER)
+	if (!s->ra_up || s->role != ROLE_RESPONDER || known_remote(s, src))
 		return;
 	jvpnd_clock(&clk);
 	if (!ra_server_challenge_source(&d->ra_srv, s->local_id, &from,

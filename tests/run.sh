@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every test layer and ends with one line: "N passed, N failed".
 #
-#   tests/run.sh [LAYER...]      layers: style unit kunit dkms guest
+#   tests/run.sh [LAYER...]      layers: style unit kunit dkms guest bench-smoke
 #
 # Each layer prints TAP; this script shows it, keeps a log per layer in
 # build/test-logs/, and counts "ok"/"not ok" lines.  A layer that exits
@@ -34,17 +34,28 @@ layer_guest() {
 		tests/guest/run-all.sh
 }
 
+# Every benchmark of `make bench` for about a second, in one guest: each
+# must yield a number (no thresholds); the report generator runs on the
+# result into build/bench/smoke/, never docs/.  Then the native
+# control-plane benchmark with tiny N, on the host (build/bench/cplane-smoke/).
+layer_bench_smoke() {
+	local rc=0
+	tests/bench/smoke.sh || rc=1
+	tests/bench/cplane-smoke.sh || rc=1
+	return $rc
+}
+
 passed=0
 failed=0
 summary=()
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(style unit kunit dkms guest)
+[ ${#layers[@]} -gt 0 ] || layers=(style unit kunit dkms guest bench-smoke)
 
 for layer in "${layers[@]}"; do
 	log=$logs/$layer.log
 	echo "=== $layer"
 	start=$SECONDS
-	"layer_$layer" 2>&1 | tee "$log"
+	"layer_${layer//-/_}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	p=$(grep -cE '^ok\b' "$log")
 	f=$(grep -cE '^not ok\b' "$log")
@@ -54,7 +65,7 @@ for layer in "${layers[@]}"; do
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
-	summary+=("$(printf '%-6s %4d passed, %3d failed, %4ds' "$layer" "$p" "$f" $((SECONDS - start)))")
+	summary+=("$(printf '%-11s %4d passed, %3d failed, %4ds' "$layer" "$p" "$f" $((SECONDS - start)))")
 done
 
 echo "=== summary"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # tests/bench/guest.sh: jvpn's benchmarks, inside the guest (tools/vm/jvpn-vm).
 #
-#   guest.sh [--smoke] [SECTION...]   sections: dataplane profile failover scale
-#                                     (default: all four, in that order)
+#   guest.sh [--smoke] [SECTION...]   sections: dataplane profile failover
+#                                     failover_jvpnd scale (default: all
+#                                     five, in that order)
 #
 # One boot, one topology for every candidate (tests/guest/topo.sh, plus a
 # WireGuard tunnel over the same veth pair):
@@ -27,6 +28,7 @@
 # the BENCH_* defaults below; JVPN_BENCH_* on the host overrides them.
 set -uo pipefail
 . "$JVPN_REPO/tests/guest/lib.sh"
+. "$JVPN_REPO/tests/guest/jvpnd-lib.sh"
 . "$JVPN_REPO/tests/guest/topo.sh"
 
 SMOKE=
@@ -40,18 +42,18 @@ SECTIONS=("$@")
 for _v in $(compgen -v JVPN_BENCH_); do
 	declare "${_v#JVPN_}=${!_v}"
 done
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(dataplane profile failover scale)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(dataplane profile failover failover_jvpnd scale)
 
 # Parameters (environment overrides; --smoke picks tiny ones).
 if [ -n "$SMOKE" ]; then
 	: "${BENCH_SECS:=1}" "${BENCH_REPS:=1}" "${BENCH_PINGS:=20}"
 	: "${BENCH_PERF_SECS:=1}" "${BENCH_PROFILE_LOADS:=tcp1}" "${BENCH_PROFILE_CANDS:=jvpn}"
-	: "${BENCH_CUTS:=1}" "${BENCH_WG_CUTS:=1}" "${BENCH_WG_HOLD:=1}"
+	: "${BENCH_CUTS:=1}" "${BENCH_WG_CUTS:=1}" "${BENCH_WG_HOLD:=1}" "${BENCH_FJ_CUTS:=1}"
 	: "${BENCH_SCALE:=100}" "${BENCH_SCALE_REPS:=1}" "${BENCH_CANDIDATES:=wg jvpn}"
 else
 	: "${BENCH_SECS:=3}" "${BENCH_REPS:=3}" "${BENCH_PINGS:=200}"
 	: "${BENCH_PERF_SECS:=4}" "${BENCH_PROFILE_LOADS:=tcp1 udp1400}" "${BENCH_PROFILE_CANDS:=jvpn wg}"
-	: "${BENCH_CUTS:=20}" "${BENCH_WG_CUTS:=10}" "${BENCH_WG_HOLD:=3}"
+	: "${BENCH_CUTS:=20}" "${BENCH_WG_CUTS:=10}" "${BENCH_WG_HOLD:=3}" "${BENCH_FJ_CUTS:=20}"
 	: "${BENCH_SCALE:=1 1000 10000 100000}" "${BENCH_SCALE_REPS:=3}"
 fi
 # The "1400-byte" UDP test: the largest payload that is not fragmented in
@@ -60,6 +62,8 @@ fi
 : "${BENCH_UDP_SMALL:=64}"
 : "${BENCH_OUT:=${JVPN_RESULTS:-$TEST_TMP}/bench}"
 read -r -a CANDIDATES <<< "${BENCH_CANDIDATES:-veth wg jvpn}"
+# The failover with jvpnd: cuts per cause, the causes.
+: "${BENCH_FJ_CAUSES:=down netem nft}"
 NLBULK=${NLBULK:-$JVPN_REPO/build/bench/nlbulk}
 FSWITCH=${FSWITCH:-$JVPN_REPO/build/bench/fswitch}
 WG_PORT=51830
@@ -147,7 +151,7 @@ env_info() {
 		echo "jvpn	srcversion $(cat /sys/module/jvpn/srcversion 2>/dev/null)"
 		echo "perf	$(perf --version 2>/dev/null)"
 		echo "smoke	${SMOKE:-0}"
-		echo "params	secs=$BENCH_SECS reps=$BENCH_REPS pings=$BENCH_PINGS udp_small=$BENCH_UDP_SMALL udp_large=$BENCH_UDP_LARGE perf_secs=$BENCH_PERF_SECS cuts=$BENCH_CUTS wg_cuts=$BENCH_WG_CUTS scale=$BENCH_SCALE scale_reps=$BENCH_SCALE_REPS"
+		echo "params	secs=$BENCH_SECS reps=$BENCH_REPS pings=$BENCH_PINGS udp_small=$BENCH_UDP_SMALL udp_large=$BENCH_UDP_LARGE perf_secs=$BENCH_PERF_SECS cuts=$BENCH_CUTS wg_cuts=$BENCH_WG_CUTS fj_cuts=$BENCH_FJ_CUTS fj_causes=${BENCH_FJ_CAUSES// /,} scale=$BENCH_SCALE scale_reps=$BENCH_SCALE_REPS"
 		echo "mtu	jvpn0 $(cat /sys/class/net/jvpn0/mtu 2>/dev/null || ip -n a -o link show jvpn0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), wg0 $(ip -n a -o link show wg0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), u1 $(ip -n a -o link show u1 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
 	} > "$f"
 }
@@ -670,6 +674,321 @@ section_failover() {
 	sleep 0.5
 	activate_both 1 2> /dev/null
 	fo_wg
+}
+
+# ------------------------------------------------------ failover with jvpnd
+
+# The real daemons on both ends, configured like tests/guest/70-jump.sh:
+#
+#   fs u1 192.168.70.1  <------- veth ------->  fc u1 192.168.70.2
+#   fs u2 192.168.71.1  <------- veth ------->  fc u2 192.168.71.2
+#   jsrv 10.70.0.1 (jvpnd, UDP 51820)           jcli 10.70.0.2 (jvpnd,
+#                                               UDP 51821, Endpoint = both)
+#
+# The client's jvpnd probes the standby path, the kernel reports the active
+# one silent after TransportLossTtlMs (or jvpnd's link watch finds it has
+# no route), the client sends a REATTACH_REQ on the standby path, the
+# server commits and confirms, the client commits.  Per-cut figures:
+# tests/bench/failover_jvpnd.py, from the ping log, the cut log and both
+# audit logs (all kept in raw/fj-*).
+# Each cut takes the active path away; the cut is undone once the client
+# has switched, and the next cut waits until both sessions are ATTACHED
+# and the restored path has answered two probes (validated again).
+JVPND=${JVPND:-$JVPN_REPO/build/jvpnd}
+FJ_SRV=(- 192.168.70.1 192.168.71.1)
+FJ_INNER=10.70.0.1
+# TransportLossTtlMs, ProbeIntervalMs and MaxRecoveryWindowMs as in
+# 70-jump.sh; SwitchCooldownMs is the default (the loop waits it out before
+# each cut); MaxSwitchesPerMinute the most allowed (a cut every few seconds
+# is up to ~20 switches a minute, and the limit must not decide anything
+# here); the rest are the defaults (MaxProbes 10, ValidatedPathTtlMs 2000).
+FJ_POLICY='[Policy]
+TransportLossTtlMs   = 200
+ProbeIntervalMs      = 100
+MaxRecoveryWindowMs  = 5000
+SwitchCooldownMs     = 1000
+MaxSwitchesPerMinute = 60'
+FJ_COOLDOWN_MS=1000
+FJ_PID_jsrv='' FJ_PID_jcli=''
+
+# The audit logs and the ping log are written to the guest's own /tmp and
+# copied to raw/ at the end (fj_save): read back while they grow through
+# the results directory's 9p mount, a file can look seconds out of date.
+FJ_LOGS=$TEST_TMP/fj
+mkdir -p "$FJ_LOGS"
+
+fj_save() { cp "$FJ_LOGS"/fj-* "$BENCH_OUT/raw/" 2> /dev/null; }
+
+fj_start() {
+	# fj_start NS DEV: jvpnd in NS, audit log fj-DEV.audit.
+	rm -f "/run/jvpn/$2.sock"
+	bg_run n "$1" "$JVPND" -c "$TEST_TMP/$2.conf" --foreground \
+		--audit "$FJ_LOGS/fj-$2.audit"
+	printf -v "FJ_PID_$2" %s "$BG_PID"
+	wait_for -t 30 test -S "/run/jvpn/$2.sock"
+}
+
+fj_setup() {
+	[ -x "$JVPND" ] || { diag "$JVPND missing (make user)"; return 1; }
+	ns_create fs fc || return 1
+	veth_pair fs u1 fc u1 && veth_pair fs u2 fc u2 || return 1
+	ip -n fs addr add 192.168.70.1/24 dev u1 && ip -n fc addr add 192.168.70.2/24 dev u1 &&
+		ip -n fs addr add 192.168.71.1/24 dev u2 && ip -n fc addr add 192.168.71.2/24 dev u2 ||
+		return 1
+	jd_keys srv cli || return 1
+	jd_conf jsrv srv cli 51820 10.70.0.1/24 10.70.0.2/32 "" "$FJ_POLICY" &&
+		jd_conf jcli cli srv 51821 10.70.0.2/24 10.70.0.1/32 \
+			"${FJ_SRV[1]}:51820, ${FJ_SRV[2]}:51820" "$FJ_POLICY" ||
+		return 1
+	sed -n '/^\[Policy\]/,$p' "$TEST_TMP/jcli.conf" > "$BENCH_OUT/raw/fj-policy.conf"
+	# Probe replies (PROBE_REPLY: 56 bytes of UDP payload) reaching the
+	# client on each link: how the loop knows a restored path was probed.
+	printf '%s\n' 'table inet jbench {' '	counter pr1 { }' '	counter pr2 { }' \
+		'	chain in {' '		type filter hook input priority 0; policy accept;' \
+		'		iifname "u1" udp sport 51820 udp length 64 counter name "pr1"' \
+		'		iifname "u2" udp sport 51820 udp length 64 counter name "pr2"' '	}' '}' \
+		> "$TEST_TMP/jbench.nft"
+	ip netns exec fc nft -f "$TEST_TMP/jbench.nft" || { diag "nft: counters refused"; return 1; }
+	logcmd failover_jvpnd_start ip netns exec fc jvpnd -c jcli.conf --foreground --audit fj-jcli.audit
+	fj_start fs jsrv && fj_start fc jcli || return 1
+	fj_monitors
+	# The 10 ms ping runs from the start: an idle session does not stay
+	# ATTACHED (see the report), so traffic must flow before the handshake
+	# completes.
+	logcmd failover_jvpnd_ping ip netns exec fc ping -D -n -i 0.01 10.70.0.1
+	ip netns exec fc ping -D -n -i 0.01 -W 1 -w "$1" "$FJ_INNER" > "$FJ_LOGS/fj-ping.txt" 2>&1 &
+	FJ_PING_PID=$!
+	wait_for -t 60 grep -q 'bytes from' "$FJ_LOGS/fj-ping.txt"
+}
+
+# fj_state DEV: FJ_STATE, FJ_SID, FJ_PATH (remote of the active path) of
+# the daemon's first session (bash only, after one jvpnctl).
+fj_state() {
+	local out
+	FJ_STATE='' FJ_SID='' FJ_PATH=''
+	out=$("$JVPNCTL" -j sessions "$1" 2> /dev/null) || return 1
+	[[ $out =~ \"state\":\"([A-Z_]+)\" ]] && FJ_STATE=${BASH_REMATCH[1]}
+	[[ $out =~ \"session_id\":([0-9]+) ]] && FJ_SID=${BASH_REMATCH[1]}
+	[[ $out =~ \"path\":\"([^\"]*)\" ]] && FJ_PATH=${BASH_REMATCH[1]}
+	[ -n "$FJ_STATE" ]
+}
+
+# fj_ready SECONDS: until both sessions are ATTACHED; sets FJ_CSID,
+# FJ_SSID, FJ_ACTIVE (1 or 2: the client's active link).
+fj_ready() {
+	local end=$(($(now_us) + $1 * 1000000))
+	FJ_CSID=none FJ_SSID=none
+	while :; do
+		if fj_state jsrv && [ "$FJ_STATE" = ATTACHED ]; then
+			FJ_SSID=$FJ_SID
+			if fj_state jcli && [ "$FJ_STATE" = ATTACHED ]; then
+				FJ_CSID=$FJ_SID
+				case $FJ_PATH in
+				"${FJ_SRV[1]}":*) FJ_ACTIVE=1 ;;
+				"${FJ_SRV[2]}":*) FJ_ACTIVE=2 ;;
+				*) FJ_ACTIVE=0 ;;
+				esac
+				return 0
+			fi
+		fi
+		[ "$(now_us)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# fj_replies N: probe replies received so far on the client's uN.
+fj_replies() {
+	local out re="counter pr$1 [{][^}]*packets ([0-9]+)"
+	out=$(ip netns exec fc nft list counters table inet jbench 2> /dev/null)
+	[[ $out =~ $re ]] && echo "${BASH_REMATCH[1]}" || echo 0
+}
+
+# fj_count FILE TEXT: lines of FILE containing TEXT (bash only).
+fj_count() {
+	local l n=0
+	if [ -f "$1" ]; then
+		while IFS= read -r l; do
+			[[ $l == *"$2"* ]] && n=$((n + 1))
+		done < "$1"
+	fi
+	echo "$n"
+}
+
+# fj_cut CAUSE cut|restore N: takes link uN away or gives it back.
+#   down:  ip link set uN down on both ends (two commands at once)
+#   netem: tc netem loss 100% on uN's egress on both ends (at once)
+#   nft:   an nftables table in the client that drops everything in and
+#          out of uN (the server end is untouched)
+# CUT0_US, CUT_US: before the commands and when they were done.  A program
+# start takes 0.1-1 s in this guest, so the moment the cut took effect is
+# taken from the monitors (fj_monitors) instead.
+fj_cut() {
+	local ns pids=()
+	CUT0_US=$(now_us)
+	if [ "$1" = nft ]; then
+		if [ "$2" = cut ]; then
+			printf 'table inet jcut {\n\tchain in { type filter hook input priority -50; iifname "u%s" drop; }\n\tchain out { type filter hook output priority -50; oifname "u%s" drop; }\n}\n' \
+				"$3" "$3" > "$TEST_TMP/jcut.nft"
+			ip netns exec fc nft -f "$TEST_TMP/jcut.nft"
+		else
+			ip netns exec fc nft delete table inet jcut
+		fi
+		CUT_US=$(now_us)
+		return
+	fi
+	for ns in fc fs; do
+		case $1-$2 in
+		down-cut) ip -n "$ns" link set "u$3" down & ;;
+		down-restore) ip -n "$ns" link set "u$3" up & ;;
+		netem-cut) tc -n "$ns" qdisc add dev "u$3" root netem loss 100% & ;;
+		netem-restore) tc -n "$ns" qdisc del dev "u$3" root & ;;
+		esac
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	CUT_US=$(now_us)
+}
+
+# fj_stamp TAG: every line of stdin as "TIME_US TAG LINE", TIME_US when it
+# was read.
+fj_stamp() {
+	local l
+	while IFS= read -r l; do
+		printf '%s %s %s\n' "${EPOCHREALTIME/[.,]/}" "$1" "$l"
+	done
+}
+
+# fj_monitors: resident ip/tc/nft monitors in both namespaces whose events
+# (link down, qdisc added, table added) are stamped on arrival into
+# fj-monitor.log: when each cut really took effect.
+FJ_MON_PIDS=()
+fj_monitors() {
+	local ns
+	for ns in fc fs; do
+		ip -n "$ns" monitor link > >(fj_stamp "$ns-link" >> "$FJ_LOGS/fj-monitor.log") 2>&1 &
+		FJ_MON_PIDS+=($!)
+		tc -n "$ns" monitor > >(fj_stamp "$ns-tc" >> "$FJ_LOGS/fj-monitor.log") 2>&1 &
+		FJ_MON_PIDS+=($!)
+	done
+	ip netns exec fc nft monitor > >(fj_stamp fc-nft >> "$FJ_LOGS/fj-monitor.log") 2>&1 &
+	FJ_MON_PIDS+=($!)
+}
+
+# fj_wait_probes N BASE SECONDS: until uN has BASE + 2 probe replies.
+fj_wait_probes() {
+	local end=$(($(now_us) + $3 * 1000000))
+	while [ "$(fj_replies "$1")" -lt $(($2 + 2)) ]; do
+		[ "$(now_us)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+fj_alive() { kill -0 "$FJ_PID_jsrv" 2> /dev/null && kill -0 "$FJ_PID_jcli" 2> /dev/null; }
+
+section_failover_jvpnd() {
+	local logs=$BENCH_OUT/raw i p t0 t tc sw tsw base rest reval rv_ms
+	local csid ssid last_sw=0 ncuts=0 stop='' line metric rep val unit cause dev ready=1
+	local -a causes
+	read -r -a causes <<< "$BENCH_FJ_CAUSES"
+	modprobe sch_netem 2> /dev/null
+	: > "$logs/fj-cuts.log"
+	if ! fj_setup $((BENCH_FJ_CUTS * ${#causes[@]} * 30 + 120)) > "$TEST_TMP/fj-setup.log" 2>&1; then
+		not_ok "failover_jvpnd: setup (two jvpnd, handshake)" "$(tail -n 20 "$TEST_TMP/fj-setup.log")"
+		fj_save
+		return 1
+	fi
+	# The standby path validated before the first cut.
+	fj_ready 30 || { not_ok "failover_jvpnd: sessions not ATTACHED after the handshake"; fj_save; return 1; }
+	fj_wait_probes $((3 - FJ_ACTIVE)) 0 20 ||
+		diag "failover_jvpnd: no probe replies on the standby path before the first cut"
+	diag "failover_jvpnd: client session $FJ_CSID on u$FJ_ACTIVE, server session $FJ_SSID; ${causes[*]}, $BENCH_FJ_CUTS cuts each"
+	for cause in "${causes[@]}"; do
+		case $cause in
+		down) logcmd failover_jvpnd_cut_down "ip -n fc link set uN down & ip -n fs link set uN down & wait   (undone: ... up)" ;;
+		netem) logcmd failover_jvpnd_cut_netem "tc -n fc qdisc add dev uN root netem loss 100% & tc -n fs qdisc add dev uN root netem loss 100% & wait   (undone: tc qdisc del dev uN root)" ;;
+		nft) logcmd failover_jvpnd_cut_nft "ip netns exec fc nft -f - <<< 'table inet jcut { chain in { type filter hook input priority -50; iifname \"uN\" drop; } chain out { type filter hook output priority -50; oifname \"uN\" drop; } }'   (undone: nft delete table inet jcut)" ;;
+		esac
+		for ((i = 1; i <= BENCH_FJ_CUTS; i++)); do
+			if [ "$ready" -eq 0 ] && ! fj_ready 20; then
+				if ! fj_alive; then
+					not_ok "failover_jvpnd: a jvpnd exited (before $cause cut $i)"
+				else
+					not_ok "failover_jvpnd: sessions not ATTACHED 20 s after the last cut (before $cause cut $i)" \
+						"server session $FJ_SSID, client: state ${FJ_STATE:-?} session ${FJ_SID:-?}"
+				fi
+				stop=1
+				break
+			fi
+			ready=0
+			p=$FJ_ACTIVE csid=$FJ_CSID ssid=$FJ_SSID
+			[ "$p" -ne 0 ] || { not_ok "failover_jvpnd: active path unknown: $FJ_PATH"; stop=1; break; }
+			# No cut inside the previous switch's SwitchCooldownMs.
+			t0=$(now_us)
+			while [ "$t0" -lt $((last_sw + FJ_COOLDOWN_MS * 1000 + 200000)) ]; do
+				sleep 0.05
+				t0=$(now_us)
+			done
+			sw=$(fj_count "$FJ_LOGS/fj-jcli.audit" TransportSwitch)
+			# The active path again, just before the cut: a false alarm (a
+			# stall of the guest longer than TransportLossTtlMs) can have
+			# moved the session meanwhile.
+			if fj_state jcli; then
+				case $FJ_PATH in
+				"${FJ_SRV[1]}":*) p=1 ;;
+				"${FJ_SRV[2]}":*) p=2 ;;
+				esac
+			fi
+			fj_cut "$cause" cut "$p"
+			t=$CUT_US tc=$CUT0_US
+			ncuts=$((ncuts + 1))
+			# Until the client has committed a switch (at most 10 s: twice
+			# MaxRecoveryWindowMs), then traffic on the new path for a moment.
+			tsw=0
+			while [ "$(now_us)" -lt $((t + 10000000)) ]; do
+				if [ "$(fj_count "$FJ_LOGS/fj-jcli.audit" TransportSwitch)" -gt "$sw" ]; then
+					tsw=$(now_us)
+					last_sw=$tsw
+					break
+				fi
+				sleep 0.05
+			done
+			sleep 0.3
+			base=$(fj_replies "$p")
+			fj_cut "$cause" restore "$p"
+			rest=$(now_us)
+			# The restored path (now the standby) validated by two answered
+			# probes, and both sessions ATTACHED: the next cut can come.
+			reval=0
+			fj_wait_probes "$p" "$base" 10 && reval=1
+			rv_ms=$((($(now_us) - rest) / 1000))
+			fj_ready 20 && ready=1
+			line="t=$t t_cmd=$tc cause=$cause i=$i link=u$p switched=$((tsw > 0)) restore=$rest"
+			line+=" revalidated=$reval reval_ms=$rv_ms csid0=$csid ssid0=$ssid"
+			line+=" ssid1=$FJ_SSID csid1=$FJ_CSID ready1=$ready state1=${FJ_STATE:-none} path1=${FJ_PATH:-none}"
+			echo "$line" >> "$logs/fj-cuts.log"
+			[ "$tsw" -gt 0 ] || diag "failover_jvpnd: $cause cut $i of u$p: no switch within 10 s"
+		done
+		[ -z "$stop" ] || break
+	done
+	kill -INT "$FJ_PING_PID" 2> /dev/null
+	wait "$FJ_PING_PID" 2> /dev/null
+	echo "end=$(now_us)" >> "$logs/fj-cuts.log"
+	kill "${FJ_MON_PIDS[@]}" 2> /dev/null
+	fj_save
+	# What the daemons say at the end.
+	for dev in jsrv jcli; do
+		"$JVPNCTL" -j status "$dev" > "$logs/fj-$dev-status.json" 2>&1
+		"$JVPNCTL" -j sessions "$dev" > "$logs/fj-$dev-sessions.json" 2>&1
+		fj_state "$dev" && "$JVPNCTL" -j timeline "$dev" "$FJ_SID" > "$logs/fj-$dev-timeline.json" 2>&1
+	done
+	record failover_jvpnd daemons_alive jvpnd 1 "$(fj_alive && echo 1 || echo 0)" bool
+	record failover_jvpnd cuts_done jvpnd 1 "$ncuts" cuts
+	logcmd failover_jvpnd_analysis python3 tests/bench/failover_jvpnd.py raw/
+	while IFS=$'\t' read -r metric rep val unit; do
+		record failover_jvpnd "$metric" jvpnd "$rep" "$val" "$unit"
+	done < <(python3 "$JVPN_REPO/tests/bench/failover_jvpnd.py" "$logs" 2> "$TEST_TMP/fj-analysis.err")
+	[ ! -s "$TEST_TMP/fj-analysis.err" ] || not_ok "failover_jvpnd: analysis" "$(tail -n 20 "$TEST_TMP/fj-analysis.err")"
+	[ -z "$stop" ]
 }
 
 # ------------------------------------------------------------------- scale

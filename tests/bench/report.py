@@ -39,6 +39,16 @@ DATAPLANE = [
     ("ping_load_loss", "ping loss under TCP load", "%", 0),
 ]
 
+# The failover benchmark with jvpnd (guest.sh section failover_jvpnd): cause,
+# label, how the cut is made.
+FJ_CAUSES = [
+    ("down", "link down", "`ip link set uN down` on both ends (two commands started together)"),
+    ("netem", "100% loss", "`tc qdisc add dev uN root netem loss 100%` on both ends (together; "
+     "links and routes stay)"),
+    ("nft", "nftables drop", "an nftables table in the client dropping everything in and out of uN "
+     "(the server end untouched)"),
+]
+
 
 def load_results(path):
     """{section: {metric: {cand: [(rep, value)]}}}"""
@@ -443,15 +453,16 @@ unset multiplot
             made["scale"] = "scale.png"
 
     # 4. failover outages per cut
-    fo = res["failover"]
-    series = [("drop_outage", "jvpn", "jvpn, path drop, kernel detection + scripted switch"),
-              ("down_outage", "jvpn", "jvpn, link down, kernel detection + scripted switch"),
-              ("wg_oracle_outage", "wg", "WireGuard, endpoint switched by script at the cut")]
-    have = [(m, c, t) for m, c, t in series if fo[m][c]]
+    series = [("failover_jvpnd", m + "_outage", "jvpnd", "jvpnd on both ends, " + label)
+              for m, label, _ in FJ_CAUSES] + [
+        ("failover", "drop_outage", "jvpn", "path drop (netem), kernel detection + scripted switch"),
+        ("failover", "down_outage", "jvpn", "link down, kernel detection + scripted switch"),
+        ("failover", "wg_oracle_outage", "wg", "WireGuard, endpoint switched by script at the cut")]
+    have = [(sec, m, c, t) for sec, m, c, t in series if res[sec][m][c]]
     if have:
         plots = []
-        for i, (m, c, t) in enumerate(have):
-            vals = sorted(v for _, v in fo[m][c])
+        for i, (sec, m, c, t) in enumerate(have):
+            vals = sorted(v for _, v in res[sec][m][c])
             with open(os.path.join(datadir, "fo-%d.dat" % i), "w") as f:
                 for k, v in enumerate(vals, 1):
                     f.write("%.4f %.1f\n" % (k / len(vals), v))
@@ -459,7 +470,7 @@ unset multiplot
         out = os.path.abspath(os.path.join(plotdir, "failover.png"))
         err = gnuplot(term + """
 set output '%s'
-set title 'Outage seen by a 10 ms ping, per cut (cumulative distribution)'
+set title 'Outage seen by a 10 ms ping, per cut (cumulative distribution; jvpnd: first lost to first answered, scripted: longest reply gap)'
 set xlabel 'outage (ms)'
 set ylabel 'fraction of cuts'
 set yrange [0:1.05]
@@ -472,6 +483,224 @@ plot %s
         else:
             made["failover"] = "failover.png"
     return made, errors
+
+
+# --------------------------------------------------------- failover, jvpnd
+
+def failover_jvpnd_md(res, resdir, genv):
+    """Section 3's failover with jvpnd on both ends (guest.sh section
+    failover_jvpnd, per-cut figures from tests/bench/failover_jvpnd.py)."""
+    fj = res["failover_jvpnd"]
+    L = []
+    w = L.append
+
+    def v(metric):
+        return [x for _, x in fj[metric]["jvpnd"]]
+
+    causes = [(m, label, how) for m, label, how in FJ_CAUSES
+              if v(m + "_outage") or v(m + "_switched")]
+    if not fj:
+        w("Not measured in this run.")
+        w("")
+        return L
+    params = dict(p.split("=", 1) for p in genv.get("params", "").split() if "=" in p)
+    planned = params.get("fj_cuts", "?")
+    policy = []
+    pp = os.path.join(resdir, "raw", "fj-policy.conf")
+    if os.path.exists(pp):
+        with open(pp) as f:
+            policy = [line.rstrip("\n") for line in f if line.strip()]
+    w("`jvpnd` on both ends, configured like `tests/guest/70-jump.sh`: a server "
+      "(`fs`, UDP 51820) and a client (`fc`, UDP 51821) joined by two veth links "
+      "u1 (192.168.70.0/24) and u2 (192.168.71.0/24); the client has "
+      "`Endpoint = 192.168.70.1:51820, 192.168.71.1:51820`, so its session has "
+      "one path per link, and probes the standby one every `ProbeIntervalMs`. "
+      "When the active path fails, the kernel reports it silent after "
+      "`TransportLossTtlMs` (jvpnd sets the device's silent-ms to it and "
+      "keepalive-ms to a quarter of it), or jvpnd's link watch sees that it has "
+      "no route any more; the client sends a `REATTACH_REQ` on the standby path, "
+      "the server commits (versioned `PATH_ACTIVATE`) and confirms, the client "
+      "commits. No script takes part. Both daemons use this `[Policy]`:")
+    w("")
+    if policy:
+        w("```ini")
+        L.extend(policy)
+        w("```")
+        w("")
+    w("The switch-rate knobs are set so that they never decide anything here: "
+      "the loop waits out `SwitchCooldownMs` after each switch before the next "
+      "cut, and a cut every few seconds is at most ~20 switches a minute, under "
+      "`MaxSwitchesPerMinute`. Everything else is jvpnd's default.")
+    w("")
+    w("A 10 ms ping (`ping -D -i 0.01`) runs from the client to the server's "
+      "tunnel address the whole time, from before the handshake: an idle "
+      "session does not stay ATTACHED (its path goes silent by design, and the "
+      "responder ends it after `MaxRecoveryWindowMs`). Three causes, %s cuts "
+      "each (%s in this run), each cut taking away whichever link carries the "
+      "active path, so the active path alternates between u1 and u2:" % (
+          planned, ", ".join("%s %d" % (label, len(v(m + "_switched"))) for m, label, _ in causes)
+          or "none"))
+    w("")
+    for m, label, how in FJ_CAUSES:
+        w("- **%s**: %s." % (label, how))
+    w("")
+    w("Each cut is undone once the client's audit log shows the switch (or after "
+      "10 s without one) and 0.3 s of traffic on the new path. Before the next "
+      "cut the loop waits until both daemons report their session ATTACHED "
+      "(`jvpnctl -j sessions`) and the restored link, now the standby, has "
+      "answered two probes (an nftables counter of PROBE_REPLY datagrams in the "
+      "client), so that it is a validated standby again.")
+    w("")
+    w("**Outage** = from the first lost echo request (its send time, "
+      "interpolated between the send times, reply − RTT, of the replies on "
+      "either side) to the first reply after it. *Lost pings* = echo requests "
+      "without a reply; *lost × 10 ms* is the simple estimate of the same "
+      "outage, too low whenever the emulated guest's ping falls behind its "
+      "10 ms pace (it does under load). *Same session*: the client's and the server's session "
+      "ids before and after the cut are equal (no new handshake).")
+    w("")
+    if not causes:
+        w("**No cut was measured in this run.**")
+        w("")
+    else:
+        w("| Cut | cuts | switched | same session | outage median | p95 | max | "
+          "lost pings median (max) | lost × 10 ms median |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for m, label, _ in causes:
+            o, lost, lx = v(m + "_outage"), v(m + "_lost_pings"), v(m + "_lost_x_interval")
+            sw, same = v(m + "_switched"), v(m + "_same_session")
+            w("| %s | %d | %d/%d | %d/%d | %s ms | %s ms | %s ms | %s (%s) | %s ms |" % (
+                label, len(sw), int(sum(sw)), len(sw), int(sum(same)), len(same),
+                fmt(med(o)), fmt(pctl(o, 95)), fmt(max(o) if o else None),
+                fmt(med(lost), "pps"), fmt(max(lost) if lost else None, "pps"), fmt(med(lx))))
+        w("")
+        w("From the audit logs (`--audit`, JSON lines: `STATE_CHANGE` and the "
+          "`TransportSwitch` `AUDIT_EVENT`), in ms from the moment the cut took "
+          "effect (time 0: the earlier of the first end's link down, qdisc or "
+          "nftables table as seen by a monitor, and the send time of the first "
+          "lost ping; see below). *Detection* = the client's session leaves "
+          "ATTACHED (to VOLATILE on the kernel's `PATH_SILENT`, or to RECOVERING "
+          "on `TRANSPORT_LOST` from the link watch); *switch* = the "
+          "`TransportSwitch` record, server and client; *REQ → commit* = its "
+          "`recovery_ms` (first REATTACH_REQ sent to the client's commit); "
+          "*standby* = committed on a validated standby path in one round trip "
+          "(`validation: standby`) rather than after a challenge.")
+        w("")
+        w("| Cut | detection, client: median / p95 | by link watch | detection → switch, "
+          "client: median / p95 / max | REQ → commit median | switch, server / client "
+          "(median) | standby | clean cuts |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for m, label, _ in causes:
+            dc, link = v(m + "_detect_cli"), v(m + "_detect_by_link_cli")
+            d2s, rq = v(m + "_detect_to_switch_cli"), v(m + "_req_to_commit_cli")
+            ss, sc = v(m + "_switch_srv"), v(m + "_switch_cli")
+            sb, an, nsw = v(m + "_standby_validated"), v(m + "_anomalies"), v(m + "_switches_cli")
+            clean = sum(1 for a, b in zip(an, nsw) if a == 0 and b == 1)
+            w("| %s | %s / %s ms | %d/%d | %s / %s / %s ms | %s ms | %s / %s ms | %d/%d | %d/%d |" % (
+                label, fmt(med(dc)), fmt(pctl(dc, 95)), int(sum(link)), len(link),
+                fmt(med(d2s)), fmt(pctl(d2s, 95)), fmt(max(d2s) if d2s else None),
+                fmt(med(rq)), fmt(med(ss)), fmt(med(sc)), int(sum(sb)), len(sb),
+                clean, len(nsw)))
+        w("")
+        fo = res["failover"]
+        scripted = {"down": "down_outage", "netem": "drop_outage"}
+        parts = []
+        for m, label, _ in causes:
+            g = med(v(m + "_gap"))
+            sv = med([x for _, x in fo[scripted[m]]["jvpn"]]) if m in scripted else None
+            parts.append("%s **%s ms**%s" % (label, fmt(g), " (scripted: %s ms)" % fmt(sv)
+                                             if sv is not None else ""))
+        w("The same outages measured like the scripted switch below (the longest "
+          "gap between two consecutive replies, median): " + "; ".join(parts) + ".")
+        w("")
+        src = [x for m, _, _ in causes for x in v(m + "_t0_source")]
+        cmd = [x for m, _, _ in causes for x in v(m + "_cut_cmd")]
+        skew = [x for m, _, _ in causes for x in v(m + "_cut_skew")]
+        pa = sum(int(sum(v(m + "_path_alive"))) for m, _, _ in causes)
+        if src:
+            w("How time 0 was found (the earlier of the two when both exist): the "
+              "monitor event for %d of %d cuts, the first lost ping for %d, the start "
+              "of the cut command for %d (upper bounds). "
+              "The cut commands took %s ms (median) to return in this guest: a "
+              "program start is slow under emulation, which is why the cut is timed "
+              "by resident monitors (`ip monitor link`, `tc monitor`, `nft monitor` "
+              "in both namespaces, each line stamped as it is read)%s. The stamp can "
+              "lag the event by the time the reader waits for a vCPU, so a daemon "
+              "reacting at once (the link watch) can show a negative detection time. "
+              "A cut that loses no ping was switched over before an echo request "
+              "fell into it." % (
+                  src.count(2), len(src), src.count(1), src.count(0), fmt(med(cmd)),
+                  "; the two ends' cuts took effect %s ms apart (median)" % fmt(med(skew))
+                  if skew else ""))
+            w("")
+        if pa:
+            w("**%d silence episode(s) ended by themselves** (`PATH_SILENT` then "
+              "`PATH_ALIVE`, no switch) in the two audit logs during the cuts: with "
+              "`TransportLossTtlMs` 200 ms, a stall of the emulated guest longer than "
+              "that looks like a dead path (see the host load)." % pa)
+            w("")
+        noc = [(label, int(sum(1 for x in v(m + "_no_candidate") if x > 0)), len(v(m + "_no_candidate")))
+               for m, label, _ in causes]
+        if any(k for _, k, _ in noc):
+            w("**Cuts whose first reattach attempt found no usable candidate** "
+              "(audit `reattach_not_started`, `no_candidate`): %s. In every such "
+              "cut seen so far the standby had itself been cut shortly before (1-3 s "
+              "between its restoration and the next cut, against ~4 s usually): it "
+              "answers probes again (the loop waits for two), but most likely the "
+              "loss over its last 32 probes is still above `MaxLossPercent`, so it "
+              "is not yet a candidate; the client retries after a backoff and the "
+              "outage grows (the long tail of the outage column)." % ", ".join("%s %d of %d" % x for x in noc if x[1]))
+            w("")
+        ca = [x for m, _, _ in causes for x in v(m + "_cut_active")]
+        if ca and sum(ca) < len(ca):
+            w("**%d cut(s) hit the standby link**: a false alarm had moved the session "
+              "between the loop's last look at the active path and the cut." % (
+                  len(ca) - int(sum(ca))))
+            w("")
+    alive = v("daemons_alive")
+    done = v("cuts_done")
+    notes = []
+    if alive and not alive[0]:
+        notes.append("**A jvpnd exited during the run.**")
+    total = sum(len(v(m + "_switched")) for m, _, _ in causes)
+    try:
+        want = int(planned) * len([c for c in genv.get("params", "").split("fj_causes=")[-1].split()[0].split(",") if c])
+    except ValueError:
+        want = None
+    if want and total < want:
+        notes.append("**Only %d of %d planned cuts were made**: the loop stopped "
+                     "(see the guest's TAP output)." % (total, want))
+    nosw = sum(len(v(m + "_switched")) - int(sum(v(m + "_switched"))) for m, _, _ in causes)
+    if nosw:
+        notes.append("**%d cut(s) were not followed by a switch within 10 s.**" % nosw)
+    changed = sum(len(v(m + "_same_session")) - int(sum(v(m + "_same_session"))) for m, _, _ in causes)
+    if changed:
+        notes.append("**%d cut(s) changed a session id** (the session was ended and "
+                     "a new handshake made a new one)." % changed)
+    if done and total == 0:
+        notes.append("No per-cut figures: see the guest's TAP output.")
+    for n in notes:
+        w(n)
+        w("")
+    ap = os.path.join(resdir, "raw", "fj-anomalies.txt")
+    if os.path.exists(ap) and os.path.getsize(ap):
+        with open(ap) as f:
+            lines = f.read().splitlines()
+        w("Cuts with more than one switch, a changed session, or audit records "
+          "outside a clean switch (DEGRADED, TERMINATED, a new handshake, a failed "
+          "reattach, a SECURITY_EVENT, a reattach not started), from "
+          "`raw/fj-anomalies.txt` (times from time 0 of the cut%s):" % (
+              ", first 40 lines" if len(lines) > 40 else ""))
+        w("")
+        w("```")
+        L.extend(line[:400] for line in lines[:40])
+        w("```")
+        w("")
+    elif causes:
+        w("Every cut: exactly one switch on the client, no DEGRADED, TERMINATED, "
+          "new handshake, failed reattach or SECURITY_EVENT in either audit log.")
+        w("")
+    return L
 
 
 # ---------------------------------------------------------------- document
@@ -543,17 +772,29 @@ def build(resdir, mdpath, plotdir):
         w("| %s | %s %s | %s %s | %s | %s |" % (label, fmt(wv, unit), unit, fmt(jv, unit), unit,
                                              "n/a" if r is None else "%.2f" % r, okk))
     fo = res["failover"]
-    for m, label in (("drop_outage", "failover outage, path drop (median)"),):
-        jv = med([v for _, v in fo[m]["jvpn"]])
-        wv = med([v for _, v in fo["wg_oracle_outage"]["wg"]])
-        if jv is not None:
-            w("| %s | %s ms ¹ | %s ms ² | – | – |" % (label, fmt(wv, "ms"), fmt(jv, "ms")))
+    fj = res["failover_jvpnd"]
+    wv = med([v for _, v in fo["wg_oracle_outage"]["wg"]])
+    foot = None
+    if fj["down_gap"]["jvpnd"]:
+        jv = med([v for _, v in fj["down_gap"]["jvpnd"]])
+        w("| failover outage, link down (median) | %s ms ¹ | %s ms ² | – | – |" % (
+            fmt(wv, "ms"), fmt(jv, "ms")))
+        foot = ("² jvpnd on both ends: detection (jvpnd's link watch, or the kernel's "
+                "silence after TransportLossTtlMs 200 ms), a REATTACH_REQ on the "
+                "validated standby path, the server's commit and confirmation, the "
+                "client's commit. Both figures are the longest gap between two ping "
+                "replies around the cut.")
+    elif fo["drop_outage"]["jvpn"]:
+        jv = med([v for _, v in fo["drop_outage"]["jvpn"]])
+        w("| failover outage, path drop (median) | %s ms ¹ | %s ms ² | – | – |" % (
+            fmt(wv, "ms"), fmt(jv, "ms")))
+        foot = ("² kernel path-silence detection (silent-ms 200) plus a scripted "
+                "versioned switch on both ends.")
     w("")
-    if fo["drop_outage"]["jvpn"]:
+    if foot:
         w("¹ WireGuard cannot detect the cut: the figure is for a script that "
           "re-points the endpoint the moment the link is cut (no detection time). "
-          "² kernel path-silence detection (silent-ms 200) plus a scripted "
-          "versioned switch on both ends; not comparable one to one, see "
+          + foot + " Not comparable one to one, see "
           "[section 3](#3-failover-and-control-plane).")
         w("")
     if loads and med(loads) >= 1.5:
@@ -614,6 +855,10 @@ def build(resdir, mdpath, plotdir):
     w("| Parameters | %s |" % genv.get("params", "?"))
     w("| Guest time | %s s (%s) |" % (henv.get("guest_seconds", "?"),
                                     ", ".join("%s %s s" % (k, v) for k, v in durs.items())))
+    if henv.get("cplane_status"):
+        w("| Control plane | `build/bench/cplane` natively on the host, before the guest: "
+          "%s s, status %s ([section 3](#control-plane-jvpnds-own-code-natively-on-the-host)) |"
+          % (henv.get("cplane_seconds", "?"), henv["cplane_status"]))
     w("")
     w("Topology (one boot; all candidates exist at the same time, so they "
       "alternate without any reconfiguration):")
@@ -756,15 +1001,11 @@ def build(resdir, mdpath, plotdir):
     w("")
     w("### Failover with jvpnd's validated reattach")
     w("")
-    w("**Not yet measured: needs jvpnd reattach (issue 4).**")
+    L.extend(failover_jvpnd_md(res, resdir, genv))
+    L.extend(cplane_md(resdir, henv))
+    w("### For comparison: kernel detection + a scripted switch (no daemon)")
     w("")
-    w("### Control-plane benchmarks (handshakes/s, reattach rate, rekey under load)")
-    w("")
-    w("**Not yet measured: needs jvpnd reattach (issue 4).**")
-    w("")
-    w("### What exists today: kernel detection + scripted switch")
-    w("")
-    if not fo:
+    if not (fo["drop_outage"]["jvpn"] or fo["down_outage"]["jvpn"] or fo["wg_oracle_outage"]["wg"]):
         w("Not measured in this run.")
         w("")
     else:
@@ -779,15 +1020,18 @@ def build(resdir, mdpath, plotdir):
           "per switch, which cost 0.1–2 s each in this emulated guest depending on the "
           "host's load and made the measurement about process start-up (an earlier "
           "run with it flapped between paths); the resident one measures the kernel "
-          "detection plus one netlink round trip, which is what jvpnd, also "
-          "resident, will add to. **This is kernel detection + a scripted switch, "
-          "not jvpnd's validated reattach** (no probe of the new path first).")
+          "detection plus one netlink round trip: the floor under jvpnd's figures "
+          "above, on the tunnel of sections 1 and 2 (`tests/guest/topo.sh`, static "
+          "keys). **This is kernel detection + a scripted switch, not jvpnd's "
+          "validated reattach**: no probe of the new path, no REATTACH exchange, "
+          "each end switches on its own silence.")
         w("")
         w("A 10 ms ping runs from a to b through jvpn0 the whole time. **Outage** = "
           "the longest gap between two consecutive ping replies around the cut. "
           "*Detection* = the controller has read `PATH_SILENT`, *switch done* = the "
           "kernel has acknowledged `PATH_ACTIVATE`, both counted from the moment the "
-          "first end was cut.")
+          "first end was cut (the end of its cut command; jvpnd's table above "
+          "counts from the first lost ping instead, which is up to ~0.1 s earlier).")
         w("")
         w("Two kinds of cut, %d of each, alternating the active path (u1, u2):" %
           len(fo["drop_outage"]["jvpn"]))
@@ -1351,6 +1595,428 @@ def proposals(res, resdir, profs_children):
         gso = "%.1f%%" % v[0]
     return PROPOSALS % {"gso": gso, "sizes": sizes, "percpu": fmt(percpu, "B") if percpu else "n/a",
                         "proj": proj}
+
+
+# ------------------------------------------------------------ control plane
+
+def cplane_md(resdir, henv):
+    """Section 3's control plane: build/bench/cplane's JSON (cplane.json,
+    written by run.sh on the host before the guest starts)."""
+    L = []
+    w = L.append
+    w("### Control plane: jvpnd's own code, natively on the host")
+    w("")
+    path = os.path.join(resdir, "cplane.json")
+    try:
+        with open(path) as f:
+            d = json.load(f)
+    except (OSError, ValueError) as e:
+        w("Not measured in this run (`cplane.json`: %s; `JVPN_BENCH_CPLANE=0`, or "
+          "see `cplane.log` in the run's directory)." % (
+              "missing" if isinstance(e, OSError) else "not JSON"))
+        w("")
+        return L
+    inv = d.get("invariants", {})
+    host = d.get("host", {})
+
+    def g(o, *keys):
+        for k in keys:
+            o = o.get(k) if isinstance(o, dict) else None
+        return o
+
+    def n(v, unit=""):
+        return "n/a" if v is None else "0" if v == 0 else fmt(v, unit)
+
+    w("**Method.** `build/bench/cplane` (`tests/bench/cplane*.c`, built `-O2` like "
+      "jvpnd by `tests/bench/build.mk`) links the daemon's own objects (session "
+      "table, FSM, policy, rate limiters, audit log, ownership store, reattach "
+      "server, Noise handshake and key schedule) and drives them in one process "
+      "the way jvpnd does, without kernel, sockets or event loop. It runs on the "
+      "host, not in the emulated guest, before the guest starts (%s s, status %s, "
+      "load average after it %s), so these are real CPU costs, on one core of the "
+      "host's %s (a monotonic clock read costs %s ns, a thread-CPU-time read %s ns; "
+      "both are included in the figures that use them). **Protocol time "
+      "is simulated**: every limiter, TTL and cooldown sees the offered load "
+      "stated below whatever the machine's speed, and the forgeries come from a "
+      "seeded generator, so *which* messages are accepted is reproducible; only "
+      "CPU time is measured (`CLOCK_MONOTONIC` around the daemon's calls; the "
+      "client side, building REQs and RESPs and checking CHALLENGEs, is never "
+      "timed). The run checks its invariants (valid exchanges and handshakes "
+      "succeed, forged ones never do, audit output stays bounded and never "
+      "blocks, counters add up) and fails on any: %s checked, %s violated. No "
+      "timing thresholds. One run; absolute figures move with the host's load "
+      "like everything else here. On its own: `make build/bench/cplane && "
+      "build/bench/cplane > cplane.json` (`--smoke`: about a second, tiny N; "
+      "`--sessions N,N,...`); as a test: `tests/bench/cplane-smoke.sh`." % (
+          henv.get("cplane_seconds", "?"), henv.get("cplane_status", "?"),
+          henv.get("cplane_load_after", "?").split(" ")[0], host.get("cpu", "?"),
+          n(host.get("clock_ns")), n(host.get("cpu_clock_ns")), inv.get("checked", "?"),
+          inv.get("failed", "?")))
+    w("")
+    if d.get("smoke"):
+        w("**This is a smoke run (`--smoke`: tiny N, short storms): the figures only "
+          "show that every measurement runs.**")
+        w("")
+    if inv.get("failed"):
+        w("**Violated invariants:**")
+        w("")
+        for msg in inv.get("failures", []):
+            w("- **%s**" % msg)
+        w("")
+    L.extend(cplane_scale_md(d, g, n))
+    L.extend(cplane_reattach_md(d, g, n))
+    L.extend(cplane_storm_md(d, g, n))
+    L.extend(cplane_audit_md(d, g, n))
+    L.extend(cplane_hs_md(d, g, n))
+    return L
+
+
+def cplane_scale_md(d, g, n):
+    L = []
+    w = L.append
+    sc = d.get("scale", [])
+    sz = d.get("sizes", {})
+    w("#### Sessions: install rate and memory")
+    w("")
+    if not sc:
+        w("Not measured in this run.")
+        w("")
+        return L
+    w("Each step starts a fresh daemon state sized for `MaxSessions` = N (session "
+      "table, ownership store, pending-validation table, audit timeline: jvpnd "
+      "allocates them at start) and establishes N responder sessions the way "
+      "`sess_create()` + `sess_establish()` + `roam_session_up()` do: table slot, "
+      "FSM INIT → HANDSHAKING → ATTACHED with its three audit records, path, "
+      "policy counters, ownership record (store CAS), reattach state. **Not "
+      "included**: the kernel calls (SESSION_NEW, KEY_NEW, PATH_ADD: section 2), "
+      "the handshake itself (below), and the state-file rewrite jvpnd does after "
+      "every established session, shown separately because it grows with N. "
+      "*Tables* = RSS after allocating the tables, before any session; *installed* "
+      "= RSS added by the N sessions; both ÷ N. The `[Peer]` side (config entry, "
+      "`struct peer`, handshake peer table: one peer per session) is measured "
+      "before the tables.")
+    w("")
+    w("| Sessions N | installs per CPU-second | CPU µs / install | (wall-clock rate) | "
+      "RSS / session: tables + installed = total | RSS / peer | state-file rewrite: "
+      "wall / CPU (size) |")
+    w("|---:|---:|---:|---:|---:|---:|---:|")
+    for s in sc:
+        w("| %s | **%s** | %s | (%s/s) | %s + %s = **%s B** | %s B | %s / %s ms (%s MB) |" % (
+            "{:,}".format(s.get("n", 0)), n(s.get("install_per_cpu_s"), "pps"),
+            n((s.get("cpu_ns_per_install") or 0) / 1e3), n(s.get("install_per_s"), "pps"),
+            n(s.get("rss_tables_per_session"), "B"),
+            n(s.get("rss_install_per_session"), "B"), n(s.get("rss_per_session"), "B"),
+            n(s.get("rss_peers_per_peer"), "B"), n(s.get("state_save_ms")),
+            n(s.get("state_save_cpu_ms")), n((s.get("state_file_bytes") or 0) / 1e6)))
+    w("")
+    if sz:
+        w("Sizes in this build: `struct session` %s B (of which `struct ra_session` %s B), "
+          "audit timeline ring %s B per session with a timeline (jvpnd keeps one for up "
+          "to `MaxSessions` sessions), ownership-store slot %s B (table at most half "
+          "full), pending-validation entry %s B; per peer: `struct cfg_peer` %s B, "
+          "`struct peer` %s B, `struct hs_peer` %s B." % (
+              sz.get("session"), sz.get("ra_session"), sz.get("audit_tl_ring"),
+              sz.get("store_mem_slot"), sz.get("ra_pending"), sz.get("cfg_peer"),
+              sz.get("peer"), sz.get("hs_peer")))
+        w("")
+    big = sc[-1]
+    st, stc = big.get("state_save_ms"), big.get("state_save_cpu_ms")
+    ins = big.get("cpu_ns_per_install") or big.get("ns_per_install")
+    if st and stc and ins:
+        w("**The state file dominates at scale.** jvpnd rewrites the whole state file "
+          "(`jvpnd_save_state()`: every session, `fsync`, rename, `fsync` of the "
+          "directory) after every established session and after every committed "
+          "reattach (`roam.c` `server_rx()`), in its event loop. With %s sessions one "
+          "rewrite took %s ms of wall clock here (in `%s`, file system %s: the `fsync`s "
+          "wait for it) and %s ms of CPU (formatting and copying: all it costs on a "
+          "tmpfs, which jvpnd's default `/run/jvpn` is on most systems), against %s µs "
+          "of CPU for everything else an install does. Establishing sessions or "
+          "committing reattaches one after the other at that size is bounded near %s "
+          "per second by the file alone (%s on a tmpfs)." % (
+              "{:,}".format(big.get("n", 0)), n(st), d.get("state_dir", "?"),
+              d.get("state_fs", "?"), n(stc), n(ins / 1e3), n(1000.0 / st, "pps"),
+              n(1000.0 / stc, "pps")))
+        w("")
+    added = [x for x in sc if x.get("hs_peers")]
+    skipped = [x for x in sc if not x.get("hs_peers")]
+    if skipped:
+        grow = ""
+        if len(added) >= 2 and added[0].get("hs_peers_add_ms"):
+            a, b = added[0], added[-1]
+            grow = (" Adding them took %s ms for %s peers and %s ms for %s: %.0f× the "
+                    "time for %.0f× the peers." % (
+                        n(a.get("hs_peers_add_ms")), "{:,}".format(a.get("n", 0)),
+                        n(b.get("hs_peers_add_ms")), "{:,}".format(b.get("n", 0)),
+                        b["hs_peers_add_ms"] / a["hs_peers_add_ms"],
+                        b.get("n", 0) / a.get("n", 1)))
+        w("At N = %s the handshake's peer table (`struct hs_peer`, %s B, plus its "
+          "index) is allocated but not filled, so RSS / peer there leaves it out: "
+          "`hs_responder_add_peer()` finds a free entry by a linear scan "
+          "(\"configuration time only\"), O(N) per peer and O(N²) for the table.%s" % (
+              ", ".join("{:,}".format(x.get("n", 0)) for x in skipped), sz.get("hs_peer"),
+              grow))
+        w("")
+    mp = sz.get("config_max_peers")
+    if mp and big.get("n", 0) > mp:
+        w("**jvpnd cannot hold that many sessions today**: a session belongs to a "
+          "configured peer (one session per peer) and the configuration parser "
+          "accepts at most %s `[Peer]` sections (`CFG_MAX_PEERS`). The rows above N = "
+          "%s measure the daemon's structures at that size, not a configuration "
+          "jvpnd accepts." % ("{:,}".format(mp), "{:,}".format(mp)))
+        w("")
+    return L
+
+
+def cplane_reattach_md(d, g, n):
+    L = []
+    w = L.append
+    r = d.get("reattach")
+    w("#### Reattach validation")
+    w("")
+    if not r:
+        w("Not measured in this run.")
+        w("")
+        return L
+    w("On the server holding the largest N (%s sessions), through "
+      "`ra_server_handle()` as `roam.c` calls it. A *valid exchange* is a "
+      "REATTACH_REQ on a new path (fresh counter, current epoch, valid MAC under the "
+      "session's reattach key) → CHALLENGE (checked by the client side) → "
+      "REATTACH_RESP → commit, with a commit callback that only records (the "
+      "kernel's `PATH_ADD`/`PATH_ACTIVATE` are not ours here). %s passes over all "
+      "sessions in random order, %s messages per batch timed together. "
+      "`GlobalReattachRate` and `GlobalReattachBurst` are raised to %s (their "
+      "maximum) so that the server's cost is measured, not the limiter; the "
+      "per-session limiter keeps its default (%s/s, burst %s) and sees one REQ per "
+      "session per pass (passes 61 s of simulated time apart, past "
+      "`SwitchCooldownMs` and the `MaxSwitchesPerMinute` window). Refusals: a REQ "
+      "naming no session (random id), a REQ for a real session with a random MAC "
+      "(what an on-path forger can send), and a genuine REQ replayed (its counter "
+      "already used)." % (
+          "{:,}".format(r.get("sessions", 0)), r.get("passes"), r.get("batch"),
+          "{:,}".format(r.get("global_reattach_rate", 0)), r.get("reattach_rate"),
+          r.get("reattach_burst")))
+    w("")
+    w("| Message | per second, one core | ns each | wall clock: mean (median of the batches) |")
+    w("|---|---:|---:|---:|")
+    w("| valid exchange: REQ → CHALLENGE → RESP → commit (%s) | **%s** | %s CPU (REQ %s + RESP %s) | %s (%s) |" % (
+        "{:,}".format(r.get("exchanges", 0)), n(r.get("exchanges_per_cpu_s"), "pps"),
+        n(r.get("exchange_cpu_ns"), "B"), n(r.get("req_cpu_ns"), "B"),
+        n(r.get("resp_cpu_ns"), "B"), n(r.get("exchange_ns"), "B"),
+        n(r.get("exchange_ns_batch_p50"), "B")))
+    names = {"unknown_session": "refused: unknown session id",
+             "bad_mac": "refused: known session, bad MAC",
+             "replay": "refused: replayed REQ (valid MAC, old counter)"}
+    for x in r.get("refusals", []):
+        p50 = x.get("ns_batch_p50")
+        w("| %s (%s) | **%s** | %s | %s (%s) |" % (
+            names.get(x.get("kind"), x.get("kind")), "{:,}".format(x.get("n", 0)),
+            n(1e9 / p50 if p50 else None, "pps"), n(p50, "B"), n(x.get("ns"), "B"), n(p50, "B")))
+    w("")
+    w("A valid exchange is timed in CPU time of the thread per batch (a system call "
+      "per batch, negligible there); the refusals, a few hundred nanoseconds each, "
+      "in wall-clock time per batch of %s, and their figure is the median batch, "
+      "which a preempted batch does not move." % r.get("batch"))
+    w("")
+    w("A REQ writes one audit record (STATE_CHANGE to RECOVERING) and a RESP two "
+      "(STATE_CHANGE back to ATTACHED, the `TransportSwitch` event): formatting "
+      "them (`audit_emit()`, `snprintf`-based JSON) is a large part of a valid "
+      "exchange (see the audit sink below for its cost per record). Refusals are "
+      "audited too, but through the server's own bucket (20 SECURITY_EVENTs/s, "
+      "burst 40), so under a flood almost all of them are only counted.")
+    w("")
+    return L
+
+
+def cplane_storm_md(d, g, n):
+    L = []
+    w = L.append
+    storms = d.get("storm", [])
+    w("#### Reattach storm")
+    w("")
+    if not storms:
+        w("Not measured in this run.")
+        w("")
+        return L
+    s0 = storms[0]
+    w("Legitimate reattaches arrive at %s/s for %s s (simulated), each on a "
+      "different session of the %s, while forged REATTACH_REQs arrive %s× as often "
+      "(%s/s), in random order within each millisecond, with **jvpnd's default "
+      "limits** (`GlobalReattachRate` 1000/s burst 2000, `ReattachRate` 2/s burst 4; "
+      "SECURITY_EVENTs 20/s burst 40). Forgeries: *unknown ids* (random session ids: "
+      "an off-path attacker), *known ids, bad MAC* (real session ids, their current "
+      "counter and epoch, a random MAC: an on-path observer), *mixed* (half each). "
+      "A legitimate client whose REQ is refused gets no answer and tries again "
+      "%s ms later, until `MaxRecoveryWindowMs` (%s ms) after its first REQ; the "
+      "flood goes on until every client has finished. *Recovery* = simulated time "
+      "from the first REQ to the commit (retries only: no network delay); *server "
+      "time* = wall-clock time in `ra_server_handle()`, per call: for the REQ and the "
+      "RESP of a successful legitimate attempt, for each forged REQ (the p99 includes "
+      "the shared host's preemption; the p50 is the cost)." % (
+          s0.get("legit_per_s"), n((s0.get("arrival_window_ms") or 0) / 1e3),
+          "{:,}".format(g(d, "reattach", "sessions") or 0), s0.get("ratio"),
+          "{:,}".format(s0.get("forged_per_s", 0)), s0.get("retry_ms"),
+          s0.get("recovery_window_ms")))
+    w("")
+    w("| Forged REQs | legitimate completed | on the first try | gave up | recovery p50 / p99 | "
+      "server time, legitimate p50 / p99 | server time, forged p50 / p99 | refused: global limit / "
+      "per-session limit / MAC / unknown | SECURITY_EVENTs (bound) | suppressed |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    label = {"unknown_ids": "unknown ids", "mixed": "mixed",
+             "known_ids_bad_mac": "known ids, bad MAC"}
+    for s in storms:
+        rf = s.get("server_refused", {})
+        a = s.get("audit", {})
+        w("| %s (%s) | %s/%s (**%s%%**) | %s%% | %s | %s / %s ms | %s / %s µs | %s / %s ns "
+          "| %s / %s / %s / %s | %s (%s) | %s |" % (
+              label.get(s.get("kind"), s.get("kind")), "{:,}".format(s.get("forged", 0)),
+              s.get("completed"), s.get("legit"), n(100 * (s.get("completion") or 0)),
+              n(100 * (s.get("first_attempt_rate") or 0)), s.get("gave_up"),
+              n(s.get("recovery_ms_p50")), n(s.get("recovery_ms_p99")),
+              n((s.get("legit_ns_p50") or 0) / 1e3), n((s.get("legit_ns_p99") or 0) / 1e3),
+              n(s.get("forged_ns_p50"), "B"), n(s.get("forged_ns_p99"), "B"),
+              "{:,}".format(rf.get("rate_global", 0)), "{:,}".format(rf.get("rate_session", 0)),
+              "{:,}".format(rf.get("mac", 0)), "{:,}".format(rf.get("unknown_session", 0)),
+              a.get("security_events"), a.get("security_events_bound"),
+              "{:,}".format(a.get("suppressed", 0))))
+    w("")
+    by = {s.get("kind"): s for s in storms}
+    u, k = by.get("unknown_ids"), by.get("known_ids_bad_mac")
+    bad = [x for x in g(d, "reattach", "refusals") or [] if x.get("kind") == "bad_mac"]
+    if u and k and (k.get("completion") or 0) < (u.get("completion") or 0):
+        w("**Forgeries that name real sessions spend the legitimate clients' budget.** "
+          "Unknown ids are refused at the session lookup and touch no limiter (%s%% of "
+          "the legitimate reattaches completed, %s%% at the first try). A forged REQ "
+          "naming a real session is charged to that session's bucket and to the "
+          "global one *before* its MAC is checked (`admit_rate()` before "
+          "`req_authentic()` in `ra_server_handle_req()`), so the flood empties "
+          "them: %s%% completed within the recovery window, %s%% at the first try; "
+          "the refusals of legitimate REQs were %s. docs/threat-model.md names the "
+          "per-session half of this (\"can spend that session's reattach budget\") "
+          "but says the global budget is not affected by one session's flood; spread "
+          "over many sessions it is. Checking the MAC first would cost one BLAKE2b "
+          "per forged REQ: the bad-MAC refusal above, %s ns (%s/s on one core; %s of "
+          "one core at this storm's %s forged REQs/s)." % (
+              n(100 * (u.get("completion") or 0)),
+              n(100 * (u.get("first_attempt_rate") or 0)),
+              n(100 * (k.get("completion") or 0)),
+              n(100 * (k.get("first_attempt_rate") or 0)),
+              ", ".join("%s %s" % (c, v) for c, v in (k.get("legit_refused") or {}).items())
+              or "none",
+              n(bad[0].get("ns_batch_p50"), "B") if bad else "n/a",
+              n(1e9 / bad[0]["ns_batch_p50"], "pps") if bad and bad[0].get("ns_batch_p50")
+              else "n/a",
+              "%.1f%%" % (100 * bad[0]["ns_batch_p50"] * k.get("forged_per_s", 0) / 1e9)
+              if bad and bad[0].get("ns_batch_p50") else "n/a",
+              "{:,}".format(k.get("forged_per_s", 0))))
+        w("")
+    w("SECURITY_EVENT output stays bounded in every storm: at most the audit bucket's "
+      "burst plus its rate over the storm (*bound*), every other refusal counted in "
+      "`audit_suppressed` (checked: audited + suppressed = refusals).")
+    w("")
+    return L
+
+
+def cplane_audit_md(d, g, n):
+    L = []
+    w = L.append
+    a = d.get("audit_sink", {})
+    sinks = a.get("sinks", [])
+    w("#### Audit log with a slow sink")
+    w("")
+    if not sinks:
+        w("Not measured in this run.")
+        w("")
+        return L
+    w("The audit log (`daemon/audit.c`) with jvpnd's ring (%s KiB) writing to a "
+      "non-blocking pipe: *fast* = a reader thread reading as fast as it can, *slow* "
+      "= 4 KiB every 10 ms (~400 KB/s), *stalled* = a reader that never reads. %s "
+      "reattach-refusal SECURITY_EVENTs (the record a flood produces), "
+      "`audit_flush()` after every %s (one loop iteration's messages); the emits and "
+      "the flush are timed together. The caller must never block: the slowest "
+      "interval is the longest the event loop was held by one loop's worth of "
+      "audit work." % (
+          (a.get("ring_bytes") or 0) // 1024, "{:,}".format(sinks[0].get("events", 0)),
+          a.get("flush_every")))
+    w("")
+    w("| Sink | CPU ns per event | wall ns per event | slowest interval (µs) | p99 "
+      "interval (µs) | writer slept / preempted | emitted | dropped | bytes written |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for s in sinks:
+        w("| %s | **%s** | %s | %s | %s | %s / %s | %s | %s | %s |" % (
+            s.get("sink"), n(s.get("cpu_ns_per_event"), "B"), n(s.get("ns_per_event"), "B"),
+            n(s.get("chunk_us_max")), n(s.get("chunk_us_p99")),
+            s.get("voluntary_switches"), s.get("involuntary_switches"),
+            "{:,}".format(s.get("emitted", 0)),
+            "{:,}".format(s.get("dropped", 0)), "{:,}".format(s.get("bytes_written", 0))))
+    w("")
+    w("*Writer slept* counts the writing thread's voluntary context switches during "
+      "the stream (`getrusage(RUSAGE_THREAD)`): a blocking write would show there "
+      "(0 is checked for the stalled sink). *Preempted* (involuntary) switches, and "
+      "the wall-clock intervals, are the shared host taking the CPU away, not "
+      "the audit log waiting.")
+    w("")
+    by = {s.get("sink"): s.get("cpu_ns_per_event") for s in sinks}
+    cmp = ""
+    if by.get("fast") and by.get("stalled"):
+        r = by["stalled"] / by["fast"]
+        cmp = (" Per event, the stalled sink cost %.2f× the fast one%s." % (
+            r, ": a dropped record is still formatted in full (before the ring is "
+            "looked at); what it saves is the `write()` calls" if r <= 1.2 else ""))
+    w("Records that do not fit the ring are dropped and counted (the next one "
+      "admitted carries `lost`), sequence numbers stay gapless and every byte "
+      "written reaches the reader (both checked)." + cmp)
+    w("")
+    return L
+
+
+def cplane_hs_md(d, g, n):
+    L = []
+    w = L.append
+    h = d.get("handshake", {})
+    w("#### Handshakes")
+    w("")
+    if not h.get("normal"):
+        w("Not measured in this run.")
+        w("")
+        return L
+    w("Full Noise_IKpsk2 handshakes, initiator and responder in one process, "
+      "through `daemon/handshake.c` with the admission `proto.c` puts in front of "
+      "it (per-source limiter, then the global `HandshakeRate` bucket that decides "
+      "*under load*, i.e. whether mac2 is demanded), %s initiators taking turns. "
+      "*Normal*: jvpnd's defaults (`HandshakeRate` %s/s) with %s INITs/s offered "
+      "(simulated): mac1 only. *Under load*: `HandshakeRate` and its burst at 1, so "
+      "nearly every INIT is under load (%s of %s here); each initiator's first INIT gets a COOKIE, it "
+      "retries with mac2 and keeps the cookie. Times are the thread's CPU time. "
+      "*Responder* = the server's CPU per "
+      "handshake (limiter, MACs, Noise read and write, key schedule; not the session "
+      "set-up or the kernel programming that follow); *initiator* = the client's "
+      "(`hs_initiator_begin()` + `hs_initiator_consume_resp()`); the two sides' "
+      "keys are compared. A rekey is a handshake within the session: the same cost, "
+      "plus the kernel's KEY_NEW." % (
+          h.get("peers"), g(h, "normal", "handshake_rate"),
+          n(g(h, "normal", "offered_per_s_simulated")),
+          g(h, "under_load", "under_load_inits"),
+          (g(h, "under_load", "handshakes") or 0) + (g(h, "under_load", "cookies") or 0)))
+    w("")
+    w("| Mode | handshakes | responder µs: mean / p50 / p99 | responder handshakes/s "
+      "(one core) | initiator µs | both sides µs | full handshakes/s | cookies |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, label in (("normal", "normal"), ("under_load", "under load (mac2)")):
+        m = h.get(mode)
+        if not m:
+            continue
+        w("| %s | %s | %s / %s / %s | **%s** | %s | %s | %s | %s |" % (
+            label, m.get("handshakes"), n(m.get("responder_us_mean")),
+            n(m.get("responder_us_p50")), n(m.get("responder_us_p99")),
+            n(m.get("responder_per_s"), "pps"), n(m.get("initiator_us_mean")),
+            n(m.get("total_us_mean")), n(m.get("full_per_s"), "pps"), m.get("cookies")))
+    w("")
+    w("Cheap refusals, before any Diffie-Hellman (wall clock, the median of batches "
+      "of one INIT handled 500 times): a COOKIE reply to an INIT without mac2 under "
+      "load %s ns, an INIT with a bad mac1 %s ns." % (
+          n(h.get("cookie_reply_ns"), "B"), n(h.get("mac1_refusal_ns"), "B")))
+    w("")
+    return L
 
 
 def main():

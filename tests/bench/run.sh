@@ -4,15 +4,23 @@
 # build/bench/<date>/, and writes docs/benchmarks.md and docs/bench/*.png
 # (tests/bench/report.py).
 #
-#   tests/bench/run.sh [SECTION...]    sections: dataplane profile failover scale
+#   tests/bench/run.sh [SECTION...]    sections: dataplane profile failover
+#                                      failover_jvpnd scale (default: all)
 #
 # Knobs (environment, passed into the guest): JVPN_BENCH_REPS (3),
 # JVPN_BENCH_SECS (3), JVPN_BENCH_PINGS (200), JVPN_BENCH_CUTS (20),
-# JVPN_BENCH_WG_CUTS (10), JVPN_BENCH_SCALE ("1 1000 10000 100000"),
-# JVPN_BENCH_SCALE_REPS (3), JVPN_BENCH_PERF_SECS (4); on the host:
-# JVPN_BENCH_WAIT_QUIET (300: seconds to wait for the host's load to drop),
-# BENCH_MEM (guest MB, 4096), BENCH_TIMEOUT (guest seconds, 1200),
+# JVPN_BENCH_WG_CUTS (10), JVPN_BENCH_FJ_CUTS (20: cuts per cause of the
+# failover with jvpnd), JVPN_BENCH_FJ_CAUSES ("down netem nft"),
+# JVPN_BENCH_SCALE ("1 1000 10000 100000"), JVPN_BENCH_SCALE_REPS (3),
+# JVPN_BENCH_PERF_SECS (4); on the host: JVPN_BENCH_WAIT_QUIET (300: seconds
+# to wait for the host's load to drop), BENCH_MEM (guest MB, 4096),
+# BENCH_TIMEOUT (guest seconds, 2400),
 # BENCH_MD (docs/benchmarks.md), BENCH_PLOTS (docs/bench).
+#
+# The control plane (tests/bench/cplane.c: jvpnd's own code, natively, no
+# guest) runs first, on the host, into build/bench/<date>/cplane.json:
+# JVPN_BENCH_CPLANE (1; 0 skips it), JVPN_BENCH_CPLANE_ARGS (more arguments,
+# e.g. "--sessions 1000,10000").
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo" || exit 1
@@ -22,9 +30,9 @@ mkdir -p "$out"
 md=${BENCH_MD:-docs/benchmarks.md}
 plots=${BENCH_PLOTS:-docs/bench}
 mem=${BENCH_MEM:-4096}
-timeout=${BENCH_TIMEOUT:-1200}
+timeout=${BENCH_TIMEOUT:-2400}
 
-for f in jvpn.ko build/jvpnctl; do
+for f in jvpn.ko build/jvpnctl build/jvpnd; do
 	[ -e "$f" ] || { echo "bench: $f missing: run 'make module user' (or make bench)" >&2; exit 1; }
 done
 # The bulk session installer and the failover controller: plain C files
@@ -61,6 +69,27 @@ while read -r load _ < /proc/loadavg && [ "${load%.*}" -ge "$limit" ] && [ "$wai
 	waited=$((waited + 10))
 done
 echo "host_load_at_start	$(cut -d' ' -f1-3 /proc/loadavg) (waited ${waited}s)" >> "$out/host-env.txt"
+
+# The control plane on the quiet host, before the guest competes for its
+# CPUs.  A violated invariant is reported in the document, like any failed
+# measurement.
+if [ "${JVPN_BENCH_CPLANE:-1}" != 0 ]; then
+	cstart=$SECONDS
+	if make -s build/bench/cplane > "$out/cplane.log" 2>&1; then
+		# shellcheck disable=SC2086 # the arguments are words
+		build/bench/cplane ${JVPN_BENCH_CPLANE_ARGS:-} > "$out/cplane.json" 2>> "$out/cplane.log"
+		crc=$?
+	else
+		crc=build-failed
+	fi
+	{
+		echo "cplane_command	build/bench/cplane ${JVPN_BENCH_CPLANE_ARGS:-}"
+		echo "cplane_seconds	$((SECONDS - cstart))"
+		echo "cplane_status	$crc"
+		echo "cplane_load_after	$(cut -d' ' -f1-3 /proc/loadavg)"
+	} >> "$out/host-env.txt"
+	echo "bench: control plane done (status $crc): $out/cplane.json" >&2
+fi
 
 # The host is shared (other guests, builds): its load is part of the context.
 (while :; do

@@ -136,7 +136,8 @@ check "server jvpnd restarts" start srv
 check "restarted jvpnd adopted the session" wait_for -t 10 adopted "$SID"
 # Under a loaded emulator the adopted session may pass through VOLATILE
 # (a late keepalive looks like silence) before PATH_ALIVE restores it.
-check "adopted session ATTACHED" wait_for -t 20 state_is srv jsrv ATTACHED
+check "adopted session ATTACHED" wait_for -t 20 state_is srv jsrv ATTACHED ||
+	diag "$(jc srv sessions jsrv)" "$(grep -E 'STATE_CHANGE|adopted' "$TEST_TMP/srv.audit" | tail -n 6 | cut -c1-260)"
 wait "$ping_pid"
 diag "$(tail -n 2 "$TEST_TMP/ping.out")"
 recv=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TEST_TMP/ping.out")

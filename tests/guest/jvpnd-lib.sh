@@ -144,7 +144,7 @@ jd_timeline() {
 	jc "$1" -j timeline "$2" "$3" | jq -r --arg ns "$1" '.[] |
 		"  \($ns) \(.wall[11:23]) \(.type) " +
 		(if .type == "STATE_CHANGE" then "\(.from) -> \(.to) (\(.reason))"
-		 else (.action // "") + (if .path_new then " path \(.path_old) -> \(.path_new)" else "" end)
+		 else (.action // .what // "") + (if .path_new then " path \(.path_old) -> \(.path_new)" else "" end)
 		 end)'
 }
 

@@ -400,6 +400,40 @@ static void test_lost_confirmation_resync(void)
 	teardown();
 }
 
+/*
+ * A standby path that died (MaxProbes unanswered, given up) and came back:
+ * its first answer wipes the outage from the loss estimate, so it is a
+ * usable candidate at once instead of after 32 more probes.
+ */
+static void test_probe_revival(void)
+{
+	struct ra_output po, ro;
+	struct path_quality q;
+	unsigned int i;
+
+	setup(NULL, 8);
+	probe_twice(1);
+	for (i = 0; i < F.pol.max_probes; i++) {
+		F.clk.mono_ms += F.pol.probe_interval_ms;
+		ra_client_probe(&F.cl, 1, F.clk.mono_ms, &po, NULL);
+	}
+	F.clk.mono_ms += 5000;
+	ra_client_quality(&F.cl, 1, &q);
+	tap_ok(q.loss_permille > (uint32_t)F.pol.max_loss_percent * 10,
+	       "revival: the dead standby is below the loss floor");
+	F.clk.mono_ms += (uint64_t)F.pol.probe_interval_ms * F.pol.max_probes;
+	TAP_EQ_INT(ra_client_probe(&F.cl, 1, F.clk.mono_ms, &po, NULL), RA_OK,
+		   "revival: the given-up path is retried");
+	srv_in(po.msg, po.len, sp(&po.to), &ro);
+	F.clk.mono_ms += 20;
+	TAP_EQ_INT(ra_client_handle_probe_reply(&F.cl, 1, ro.msg, ro.len,
+						F.clk.mono_ms), RA_OK,
+		   "revival: its answer is accepted");
+	ra_client_quality(&F.cl, 1, &q);
+	TAP_EQ_INT(q.loss_permille, 0, "revival: the outage no longer counts as loss");
+	teardown();
+}
+
 static void test_standby_fast_path(void)
 {
 	struct ra_client_result res;
@@ -704,6 +738,10 @@ static void test_amplification_nat(void)
 		   "forged UNKNOWN_SOURCE: relayed answer from elsewhere refused");
 	tap_ok(ra_path_equal(&F.ss[0].active, &F.spath[0]) &&
 	       F.scommit.calls == 0, "session stays on its path");
+	F.clk.mono_ms += RA_PENDING_TTL_MS_DEFAULT;
+	ra_server_expire(&F.srv, &F.clk, 16);
+	tap_ok(F.sfsm[0].state == FSM_ATTACHED && !F.ss[0].in_episode,
+	       "forged UNKNOWN_SOURCE: unanswered, the session is ATTACHED again");
 	teardown();
 
 	/* Client-driven rebinding: REQ on the same client path. */
@@ -1291,6 +1329,7 @@ int main(void)
 	test_names();
 	test_happy_path();
 	test_lost_confirmation_resync();
+	test_probe_revival();
 	test_standby_fast_path();
 	test_refusals();
 	test_rates();
