@@ -66,6 +66,19 @@ def load_results(path):
     return res
 
 
+def host_loads(resdir):
+    """1-minute load averages sampled on the host during a run."""
+    loads = []
+    lp = os.path.join(resdir, "host-load.txt")
+    if os.path.exists(lp):
+        with open(lp) as f:
+            for line in f:
+                p = line.split()
+                if len(p) >= 2:
+                    loads.append(float(p[1]))
+    return loads
+
+
 def kv_file(path):
     out = {}
     if os.path.exists(path):
@@ -717,14 +730,7 @@ def build(resdir, mdpath, plotdir):
     made, plot_errors = make_plots(res, plotdir, os.path.join(resdir, "plot-data"))
     rel = os.path.relpath(os.path.abspath(plotdir), os.path.dirname(os.path.abspath(mdpath)))
 
-    loads = []
-    lp = os.path.join(resdir, "host-load.txt")
-    if os.path.exists(lp):
-        with open(lp) as f:
-            for line in f:
-                p = line.split()
-                if len(p) >= 2:
-                    loads.append(float(p[1]))
+    loads = host_loads(resdir)
 
     L = []
     w = L.append
@@ -1545,15 +1551,7 @@ def history(resdir):
         r = load_results(rt)
         if len(r["dataplane"]["tcp1"]["jvpn"]) < 3:
             continue
-        loads = []
-        lp = os.path.join(d, "host-load.txt")
-        if os.path.exists(lp):
-            with open(lp) as f:
-                for line in f:
-                    p = line.split()
-                    if len(p) >= 2:
-                        loads.append(float(p[1]))
-        out.append((name, med(loads), r))
+        out.append((name, med(host_loads(d)), r))
     return out
 
 
