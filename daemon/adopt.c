@@ -178,7 +178,7 @@ static void repoint_paths(struct jvpnd *d, struct session *s,
 
 		sp->id = kp->id;
 		sp->sock_id = kp->sock_id;
-		sp->remote = kp->remote;
+		memcpy(&sp->remote, &kp->remote, sizeof(sp->remote));
 		ns = net_is_ours(&d->net, kp->sock_id) ? NULL :
 		     new_sock_for(d, dev, kp);
 		if (ns && kp->active) {

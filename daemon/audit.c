@@ -11,12 +11,9 @@
  * the next call without re-formatting anything.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -24,6 +21,13 @@
 _Static_assert(FSM_REASON_COUNT <= UINT8_MAX, "reason must fit a u8");
 _Static_assert(FSM_EVENT_COUNT <= UINT8_MAX, "event must fit a u8");
 _Static_assert(AUDIT_ACTION_COUNT <= UINT8_MAX, "action must fit a u8");
+_Static_assert(AUDIT_TIMELINE_K <= UINT16_MAX && AUDIT_TL_CHUNK_K <= UINT16_MAX,
+	       "timeline counts must fit a u16");
+_Static_assert(AUDIT_TL_CHUNKS_PER * AUDIT_TL_CHUNK_K >=
+	       AUDIT_TIMELINE_K + AUDIT_TL_CHUNK_K - 1,
+	       "a full timeline and the dropped head of its first chunk fit");
+_Static_assert((uint64_t)AUDIT_TIMELINE_MAX * AUDIT_TL_CHUNKS_PER < UINT32_MAX,
+	       "chunk references fit a u32");
 
 /* Each flush does at most this many write() calls: bounded event work. */
 #define AUDIT_FLUSH_WRITES	16
@@ -74,18 +78,26 @@ const char *audit_action_name(enum audit_action act)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Bounded JSON builder                                                    */
+/* Bounded JSON writer                                                     */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Appends without snprintf: integers, fixed keys and hex ids are written
+ * directly, strings copied in runs of bytes that need no escape.  lim is
+ * the most bytes the line may hold (its buffer size - 1): an append that
+ * would pass it sets overflow, and everything after it is skipped, which
+ * is the bound the snprintf-based builder applied before (byte-identical
+ * output; tests/unit/test_audit.c compares the two).
+ */
 struct jbuf {
 	char *p;
-	size_t len, cap;
+	size_t len, lim;
 	bool overflow;
 };
 
-static void jb_put(struct jbuf *b, const char *s, size_t n)
+static inline void jb_put(struct jbuf *b, const char *s, size_t n)
 {
-	if (b->overflow || n >= b->cap - b->len) {
+	if (b->overflow || n > b->lim - b->len) {
 		b->overflow = true;
 		return;
 	}
@@ -93,28 +105,45 @@ static void jb_put(struct jbuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-static void jb_puts(struct jbuf *b, const char *s)
+#define JB_LIT(b, lit)	jb_put((b), (lit), sizeof(lit) - 1)
+
+static inline void jb_u64(struct jbuf *b, uint64_t v)
 {
-	jb_put(b, s, strlen(s));
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	jb_put(b, tmp + i, sizeof(tmp) - i);
 }
 
-static void jb_printf(struct jbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void jb_printf(struct jbuf *b, const char *fmt, ...)
+static inline void jb_s64(struct jbuf *b, int64_t v)
 {
-	va_list ap;
-	int n;
-
-	if (b->overflow)
+	if (v < 0) {
+		JB_LIT(b, "-");
+		jb_u64(b, (uint64_t)0 - (uint64_t)v);
 		return;
-	va_start(ap, fmt);
-	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= b->cap - b->len)
-		b->overflow = true;
-	else
-		b->len += (size_t)n;
+	}
+	jb_u64(b, (uint64_t)v);
+}
+
+static const char hexdig[16] = "0123456789abcdef";
+
+/* "%08x" with its quotes. */
+static inline void jb_hex32_quoted(struct jbuf *b, uint32_t v)
+{
+	char tmp[10];
+	int i;
+
+	tmp[0] = '"';
+	for (i = 8; i >= 1; i--) {
+		tmp[i] = hexdig[v & 0xf];
+		v >>= 4;
+	}
+	tmp[9] = '"';
+	jb_put(b, tmp, sizeof(tmp));
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -148,130 +177,217 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* ASCII bytes copied as they are: printable and neither '"' nor '\\'. */
+static inline bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
 static void jb_escape_char(struct jbuf *b, unsigned char c)
 {
+	char u[6] = { '\\', 'u', '0', '0', 0, 0 };
+
 	switch (c) {
 	case '"':
-		jb_puts(b, "\\\"");
+		JB_LIT(b, "\\\"");
 		break;
 	case '\\':
-		jb_puts(b, "\\\\");
+		JB_LIT(b, "\\\\");
 		break;
 	case '\n':
-		jb_puts(b, "\\n");
+		JB_LIT(b, "\\n");
 		break;
 	case '\r':
-		jb_puts(b, "\\r");
+		JB_LIT(b, "\\r");
 		break;
 	case '\t':
-		jb_puts(b, "\\t");
+		JB_LIT(b, "\\t");
 		break;
-	default:
-		if (c < 0x20)
-			jb_printf(b, "\\u%04x", c);
-		else
-			jb_put(b, (const char *)&c, 1);
+	default:		/* a control character: "\u%04x" */
+		u[4] = hexdig[c >> 4];
+		u[5] = hexdig[c & 0xf];
+		jb_put(b, u, sizeof(u));
 	}
 }
 
 static void jb_str(struct jbuf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, seq;
+	size_t n = strlen(str), i = 0, run, seq;
 
-	jb_put(b, "\"", 1);
+	JB_LIT(b, "\"");
 	while (i < n && !b->overflow) {
+		for (run = i; run < n && plain_byte(s[run]); run++)
+			;
+		if (run > i) {
+			jb_put(b, (const char *)s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (s[i] < 0x80) {
 			jb_escape_char(b, s[i++]);
 			continue;
 		}
 		seq = utf8_seq_len(s + i, n - i);
 		if (!seq) {
-			jb_puts(b, "\\ufffd");
+			JB_LIT(b, "\\ufffd");
 			i++;
 			continue;
 		}
 		jb_put(b, (const char *)s + i, seq);
 		i += seq;
 	}
-	jb_put(b, "\"", 1);
+	JB_LIT(b, "\"");
 }
 
-static void jb_key(struct jbuf *b, const char *key)
+/* ,"key": for a key known to need no escaping. */
+static void jb_key(struct jbuf *b, const char *key, size_t n)
 {
-	jb_printf(b, ",\"%s\":", key);
+	JB_LIT(b, ",\"");
+	jb_put(b, key, n);
+	JB_LIT(b, "\":");
 }
 
 /* ---------------------------------------------------------------------- */
 /* Record formatting                                                       */
 /* ---------------------------------------------------------------------- */
 
-int audit_format_wall(int64_t wall_ms, char *buf, size_t len)
+#define WALL_LEN	24	/* "2026-01-02T03:04:05.678Z" */
+
+/* Proleptic Gregorian date of days since 1970-01-01 (H. Hinnant). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned int *m,
+			    unsigned int *d)
 {
-	int64_t secs = wall_ms / 1000, ms = wall_ms % 1000;
-	time_t t;
-	struct tm tm;
-	int n;
+	int64_t era, yy;
+	unsigned int doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned int)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	yy = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yy + (*m <= 2);
+}
+
+static void put_digits(char *p, unsigned int v, int n)
+{
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* The 24 characters of wall_ms, or -ERANGE outside years 0..9999. */
+static int format_wall24(int64_t wall_ms, char out[WALL_LEN])
+{
+	int64_t secs = wall_ms / 1000, ms = wall_ms % 1000, days, sod, year;
+	unsigned int mon, mday;
 
 	if (ms < 0) {		/* floor division for times before 1970 */
 		ms += 1000;
 		secs--;
 	}
-	t = (time_t)secs;
-	if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 0)
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &year, &mon, &mday);
+	if (year < 0 || year > 9999)
 		return -ERANGE;
-	n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		     tm.tm_min, tm.tm_sec, (int)ms);
-	if (n < 0 || (size_t)n >= len)
+	put_digits(out, (unsigned int)year, 4);
+	out[4] = '-';
+	put_digits(out + 5, mon, 2);
+	out[7] = '-';
+	put_digits(out + 8, mday, 2);
+	out[10] = 'T';
+	put_digits(out + 11, (unsigned int)(sod / 3600), 2);
+	out[13] = ':';
+	put_digits(out + 14, (unsigned int)(sod / 60 % 60), 2);
+	out[16] = ':';
+	put_digits(out + 17, (unsigned int)(sod % 60), 2);
+	out[19] = '.';
+	put_digits(out + 20, (unsigned int)ms, 3);
+	out[23] = 'Z';
+	return WALL_LEN;
+}
+
+int audit_format_wall(int64_t wall_ms, char *buf, size_t len)
+{
+	char w[WALL_LEN];
+	int ret = format_wall24(wall_ms, w);
+
+	if (ret < 0)
+		return ret;
+	if (len <= WALL_LEN)
 		return -ENOSPC;
+	memcpy(buf, w, WALL_LEN);
+	buf[WALL_LEN] = '\0';
+	return WALL_LEN;
+}
+
+/* Keys of the fixed schema; an extra field may not reuse them. */
+static bool schema_key(const char *key, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(schema_keys) / sizeof(schema_keys[0]); i++)
+		if (key[0] == schema_keys[i][0] &&
+		    strlen(schema_keys[i]) == n && !memcmp(key, schema_keys[i], n))
+			return true;
+	return false;
+}
+
+/* Length of a valid extra key, 0 if invalid. */
+static size_t extra_key_len(const char *key)
+{
+	size_t n;
+
+	if (!key)
+		return 0;
+	for (n = 0; key[n]; n++) {
+		char c = key[n];
+
+		if (n >= AUDIT_EXTRA_KEY_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return 0;
+	}
+	if (!n || schema_key(key, n))
+		return 0;
 	return n;
 }
 
-static bool extra_key_ok(const char *key)
+static void format_extra(struct jbuf *b, const struct audit_kv *kv,
+			 size_t key_len)
 {
-	size_t i, n;
-
-	if (!key)
-		return false;
-	n = strlen(key);
-	if (!n || n > AUDIT_EXTRA_KEY_MAX)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = key[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
-			return false;
-	}
-	for (i = 0; i < sizeof(schema_keys) / sizeof(schema_keys[0]); i++)
-		if (!strcmp(key, schema_keys[i]))
-			return false;
-	return true;
-}
-
-static void format_extra(struct jbuf *b, const struct audit_kv *kv)
-{
-	jb_key(b, kv->key);
+	jb_key(b, kv->key, key_len);
 	switch (kv->type) {
 	case AUDIT_KV_STR:
 		if (kv->s)
 			jb_str(b, kv->s);
 		else
-			jb_puts(b, "null");
+			JB_LIT(b, "null");
 		break;
 	case AUDIT_KV_U64:
-		jb_printf(b, "%llu", (unsigned long long)kv->u);
+		jb_u64(b, kv->u);
 		break;
 	case AUDIT_KV_S64:
-		jb_printf(b, "%lld", (long long)kv->i);
+		jb_s64(b, kv->i);
 		break;
 	case AUDIT_KV_BOOL:
-		jb_puts(b, kv->b ? "true" : "false");
+		if (kv->b)
+			JB_LIT(b, "true");
+		else
+			JB_LIT(b, "false");
 		break;
 	default:
-		jb_puts(b, "null");
+		JB_LIT(b, "null");
 	}
 }
 
@@ -279,6 +395,7 @@ static void format_extra(struct jbuf *b, const struct audit_kv *kv)
 static unsigned int format_extras(struct jbuf *b, const struct audit_record *r)
 {
 	unsigned int i, n = r->n_extra, bad = 0;
+	size_t klen;
 
 	if (!r->extra)
 		return 0;
@@ -287,12 +404,12 @@ static unsigned int format_extras(struct jbuf *b, const struct audit_record *r)
 		n = AUDIT_MAX_EXTRA;
 	}
 	for (i = 0; i < n; i++) {
-		if (!extra_key_ok(r->extra[i].key) ||
-		    (unsigned int)r->extra[i].type > AUDIT_KV_BOOL) {
+		klen = extra_key_len(r->extra[i].key);
+		if (!klen || (unsigned int)r->extra[i].type > AUDIT_KV_BOOL) {
 			bad++;
 			continue;
 		}
-		format_extra(b, &r->extra[i]);
+		format_extra(b, &r->extra[i], klen);
 	}
 	return bad;
 }
@@ -301,66 +418,74 @@ static void format_head(struct jbuf *b, uint64_t seq,
 			const struct audit_record *r,
 			const struct audit_clock *clk)
 {
-	char wall[40];
+	char wall[WALL_LEN + 2];
 
-	if (seq)
-		jb_printf(b, "{\"seq\":%llu", (unsigned long long)seq);
-	else
-		jb_puts(b, "{\"seq\":null");
-	jb_printf(b, ",\"mono_ms\":%llu", (unsigned long long)clk->mono_ms);
-	jb_key(b, "wall");
-	if (audit_format_wall(clk->wall_ms, wall, sizeof(wall)) > 0)
-		jb_str(b, wall);
-	else
-		jb_puts(b, "null");
-	jb_key(b, "type");
+	if (seq) {
+		JB_LIT(b, "{\"seq\":");
+		jb_u64(b, seq);
+	} else {
+		JB_LIT(b, "{\"seq\":null");
+	}
+	JB_LIT(b, ",\"mono_ms\":");
+	jb_u64(b, clk->mono_ms);
+	JB_LIT(b, ",\"wall\":");
+	if (format_wall24(clk->wall_ms, wall + 1) > 0) {
+		wall[0] = wall[WALL_LEN + 1] = '"';
+		jb_put(b, wall, sizeof(wall));
+	} else {
+		JB_LIT(b, "null");
+	}
+	JB_LIT(b, ",\"type\":");
 	jb_str(b, audit_type_name(r->type));
-	jb_key(b, "session");
+	JB_LIT(b, ",\"session\":");
 	if (r->session_id)
-		jb_printf(b, "\"%08x\"", r->session_id);
+		jb_hex32_quoted(b, r->session_id);
 	else
-		jb_puts(b, "null");
+		JB_LIT(b, "null");
 	if (r->action != AUDIT_ACT_NONE) {
-		jb_key(b, "action");
+		JB_LIT(b, ",\"action\":");
 		jb_str(b, audit_action_name(r->action));
 	}
 }
 
-static void format_path(struct jbuf *b, const char *key, uint32_t path)
+static void format_path(struct jbuf *b, uint32_t path)
 {
-	jb_key(b, key);
 	if (path)
-		jb_printf(b, "%u", path);
+		jb_u64(b, path);
 	else
-		jb_puts(b, "null");
+		JB_LIT(b, "null");
 }
 
 static void format_body(struct jbuf *b, const struct audit_record *r)
 {
 	if (r->fields & AUDIT_F_FROM) {
-		jb_key(b, "from");
+		JB_LIT(b, ",\"from\":");
 		jb_str(b, fsm_state_name(r->from));
 	}
 	if (r->fields & AUDIT_F_TO) {
-		jb_key(b, "to");
+		JB_LIT(b, ",\"to\":");
 		jb_str(b, fsm_state_name(r->to));
 	}
 	if (r->fields & AUDIT_F_EVENT) {
-		jb_key(b, "event");
+		JB_LIT(b, ",\"event\":");
 		jb_str(b, fsm_event_name(r->event));
 	}
-	jb_key(b, "reason");
+	JB_LIT(b, ",\"reason\":");
 	jb_str(b, fsm_reason_name(r->reason));
 	if (r->fields & AUDIT_F_PATHS) {
-		format_path(b, "path_old", r->path_old);
-		format_path(b, "path_new", r->path_new);
+		JB_LIT(b, ",\"path_old\":");
+		format_path(b, r->path_old);
+		JB_LIT(b, ",\"path_new\":");
+		format_path(b, r->path_new);
 	}
-	if (r->fields & AUDIT_F_VERSION)
-		jb_printf(b, ",\"version\":%llu",
-			  (unsigned long long)r->version);
-	if (r->fields & AUDIT_F_DWELL)
-		jb_printf(b, ",\"dwell_ms\":%llu",
-			  (unsigned long long)r->dwell_ms);
+	if (r->fields & AUDIT_F_VERSION) {
+		JB_LIT(b, ",\"version\":");
+		jb_u64(b, r->version);
+	}
+	if (r->fields & AUDIT_F_DWELL) {
+		JB_LIT(b, ",\"dwell_ms\":");
+		jb_u64(b, r->dwell_ms);
+	}
 }
 
 struct line_opts {
@@ -379,13 +504,15 @@ static unsigned int format_line(struct jbuf *b, const struct line_opts *o,
 
 	format_head(b, o->seq, r, clk);
 	format_body(b, r);
-	if (o->lost)
-		jb_printf(b, ",\"lost\":%llu", (unsigned long long)o->lost);
+	if (o->lost) {
+		JB_LIT(b, ",\"lost\":");
+		jb_u64(b, o->lost);
+	}
 	if (o->truncated)
-		jb_puts(b, ",\"truncated\":true");
+		JB_LIT(b, ",\"truncated\":true");
 	if (o->extras)
 		bad = format_extras(b, r);
-	jb_puts(b, "}\n");
+	JB_LIT(b, "}\n");
 	return bad;
 }
 
@@ -393,17 +520,16 @@ static unsigned int format_line(struct jbuf *b, const struct line_opts *o,
 /* Timeline                                                                */
 /* ---------------------------------------------------------------------- */
 
-static void tl_from_record(struct audit_tl_entry *e, uint64_t seq,
+static void tl_from_record(struct audit_tl_rec *e, uint64_t seq,
 			   const struct audit_record *r,
 			   const struct audit_clock *clk)
 {
-	*e = (struct audit_tl_entry){
+	*e = (struct audit_tl_rec){
 		.seq = seq,
 		.mono_ms = clk->mono_ms,
 		.wall_ms = clk->wall_ms,
 		.version = r->version,
 		.dwell_ms = r->dwell_ms,
-		.session_id = r->session_id,
 		.path_old = r->path_old,
 		.path_new = r->path_new,
 		.type = (uint8_t)r->type,
@@ -416,17 +542,85 @@ static void tl_from_record(struct audit_tl_entry *e, uint64_t seq,
 	};
 }
 
+static void tl_to_entry(struct audit_tl_entry *e, const struct audit_tl_rec *r,
+			uint32_t session_id)
+{
+	*e = (struct audit_tl_entry){
+		.seq = r->seq,
+		.mono_ms = r->mono_ms,
+		.wall_ms = r->wall_ms,
+		.version = r->version,
+		.dwell_ms = r->dwell_ms,
+		.session_id = session_id,
+		.path_old = r->path_old,
+		.path_new = r->path_new,
+		.type = r->type,
+		.action = r->action,
+		.fields = r->fields,
+		.from = r->from,
+		.to = r->to,
+		.event = r->event,
+		.reason = r->reason,
+	};
+}
+
+static struct audit_tl_chunk *tl_chunk(const struct audit *a, uint32_t ref)
+{
+	return &a->tl_chunks[ref - 1];
+}
+
+/* A chunk (index + 1), 0 if the pool is empty (cannot happen: sized). */
+static uint32_t tl_chunk_get(struct audit *a)
+{
+	struct audit_tl_chunk *c;
+	uint32_t ref;
+
+	if (a->tl_free) {
+		ref = a->tl_free;
+		a->tl_free = tl_chunk(a, ref)->next;
+	} else if (a->tl_fresh < a->tl_n_chunks) {
+		ref = ++a->tl_fresh;
+	} else {
+		return 0;
+	}
+	c = tl_chunk(a, ref);
+	c->next = 0;
+	c->n = 0;
+	return ref;
+}
+
+static void tl_chunk_put(struct audit *a, uint32_t ref)
+{
+	tl_chunk(a, ref)->next = a->tl_free;
+	a->tl_free = ref;
+}
+
+/* Give a timeline's chunks back; the ring is empty after. */
+static void tl_ring_clear(struct audit *a, struct audit_tl_ring *ring)
+{
+	uint32_t ref = ring->first, next;
+
+	while (ref) {
+		next = tl_chunk(a, ref)->next;
+		tl_chunk_put(a, ref);
+		ref = next;
+	}
+	memset(ring, 0, sizeof(*ring));
+}
+
 static void tl_record(struct audit *a, uint64_t seq,
 		      const struct audit_record *r,
 		      const struct audit_clock *clk)
 {
 	struct audit_tl_ring *ring;
-	uint32_t slot;
+	struct audit_tl_chunk *last;
+	uint32_t slot, ref;
 	bool evicted;
 
 	if (!a->tl_capacity || !r->session_id)
 		return;
-	slot = bmap_find(&a->tl_index, &r->session_id, sizeof(r->session_id));
+	slot = r->session_id == a->tl_last_sid ? a->tl_last_slot :
+	       bmap_find(&a->tl_index, &r->session_id, sizeof(r->session_id));
 	if (slot == BMAP_NONE) {
 		slot = bmap_insert(&a->tl_index, &r->session_id,
 				   sizeof(r->session_id), true, &evicted);
@@ -434,23 +628,47 @@ static void tl_record(struct audit *a, uint64_t seq,
 			return;
 		if (evicted)
 			a->stats.timeline_evictions++;
-		memset(&a->tl[slot], 0, sizeof(a->tl[slot]));
+		/* A reused slot still holds the evicted session's chunks. */
+		tl_ring_clear(a, &a->tl[slot]);
 	} else {
 		bmap_touch(&a->tl_index, slot);
 	}
+	a->tl_last_sid = r->session_id;
+	a->tl_last_slot = slot;
 	ring = &a->tl[slot];
-	tl_from_record(&ring->e[ring->next], seq, r, clk);
-	ring->next = (ring->next + 1) % AUDIT_TIMELINE_K;
-	if (ring->count < AUDIT_TIMELINE_K)
+	last = ring->last ? tl_chunk(a, ring->last) : NULL;
+	if (!last || last->n == AUDIT_TL_CHUNK_K) {
+		ref = tl_chunk_get(a);
+		if (!ref)
+			return;
+		if (last)
+			last->next = ref;
+		else
+			ring->first = ref;
+		ring->last = ref;
+		last = tl_chunk(a, ref);
+	}
+	tl_from_record(&last->e[last->n++], seq, r, clk);
+	if (ring->count < AUDIT_TIMELINE_K) {
 		ring->count++;
+		return;
+	}
+	/* Full: the oldest entry goes, and its chunk once all of it has. */
+	if (++ring->skip == AUDIT_TL_CHUNK_K) {
+		ref = ring->first;
+		ring->first = tl_chunk(a, ref)->next;
+		ring->skip = 0;
+		tl_chunk_put(a, ref);
+	}
 }
 
 size_t audit_timeline(const struct audit *a, uint32_t session_id,
 		      struct audit_tl_entry *out, size_t max)
 {
 	const struct audit_tl_ring *ring;
-	uint32_t slot, first, i;
-	size_t n;
+	const struct audit_tl_chunk *c;
+	uint32_t slot, ref, i;
+	size_t n, skip, k = 0;
 
 	if (!a->tl_capacity)
 		return 0;
@@ -460,11 +678,18 @@ size_t audit_timeline(const struct audit *a, uint32_t session_id,
 	ring = &a->tl[slot];
 	n = ring->count < max ? ring->count : max;
 	/* Oldest kept entry first; if max < count, the newest n. */
-	first = (ring->next + AUDIT_TIMELINE_K - (uint32_t)n) %
-		AUDIT_TIMELINE_K;
-	for (i = 0; i < n; i++)
-		out[i] = ring->e[(first + i) % AUDIT_TIMELINE_K];
-	return n;
+	skip = ring->skip + (ring->count - n);
+	for (ref = ring->first; ref && k < n; ref = c->next) {
+		c = tl_chunk(a, ref);
+		for (i = 0; i < c->n && k < n; i++) {
+			if (skip) {
+				skip--;
+				continue;
+			}
+			tl_to_entry(&out[k++], &c->e[i], session_id);
+		}
+	}
+	return k;
 }
 
 void audit_timeline_forget(struct audit *a, uint32_t session_id)
@@ -474,8 +699,11 @@ void audit_timeline_forget(struct audit *a, uint32_t session_id)
 	if (!a->tl_capacity)
 		return;
 	slot = bmap_find(&a->tl_index, &session_id, sizeof(session_id));
-	if (slot != BMAP_NONE)
-		bmap_remove(&a->tl_index, slot);
+	if (slot == BMAP_NONE)
+		return;
+	tl_ring_clear(a, &a->tl[slot]);
+	bmap_remove(&a->tl_index, slot);
+	a->tl_last_sid = 0;
 }
 
 int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
@@ -497,7 +725,7 @@ int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
 	};
 	struct audit_clock clk = { e->mono_ms, e->wall_ms };
 	struct line_opts o = { .seq = e->seq };
-	struct jbuf b = { .p = buf, .cap = len };
+	struct jbuf b = { .p = buf, .lim = len - 1 };
 
 	if (!len)
 		return -ENOSPC;
@@ -532,8 +760,10 @@ int audit_init(struct audit *a, const struct audit_config *cfg)
 		return 0;
 	ret = bmap_init(&a->tl_index, cfg->timeline_sessions, cfg->hash_key);
 	if (!ret) {
+		a->tl_n_chunks = cfg->timeline_sessions * AUDIT_TL_CHUNKS_PER;
 		a->tl = calloc(cfg->timeline_sessions, sizeof(*a->tl));
-		ret = a->tl ? 0 : -ENOMEM;
+		a->tl_chunks = calloc(a->tl_n_chunks, sizeof(*a->tl_chunks));
+		ret = a->tl && a->tl_chunks ? 0 : -ENOMEM;
 	}
 	if (ret) {
 		audit_destroy(a);
@@ -547,6 +777,7 @@ void audit_destroy(struct audit *a)
 {
 	free(a->ring);
 	free(a->tl);
+	free(a->tl_chunks);
 	bmap_destroy(&a->tl_index);
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
@@ -573,14 +804,14 @@ int audit_emit(struct audit *a, const struct audit_record *r,
 	char line[AUDIT_LINE_MAX];
 	struct line_opts o = {
 		.seq = a->next_seq, .lost = a->lost_pending, .extras = true };
-	struct jbuf b = { .p = line, .cap = sizeof(line) };
+	struct jbuf b = { .p = line, .lim = sizeof(line) - 1 };
 	unsigned int bad = format_line(&b, &o, r, clk);
 
 	if (b.overflow) {
 		/* Extras made it too long: keep the schema, mark the loss.
 		 * Without extras a line is far below AUDIT_LINE_MAX.
 		 */
-		b = (struct jbuf){ .p = line, .cap = sizeof(line) };
+		b = (struct jbuf){ .p = line, .lim = sizeof(line) - 1 };
 		o.extras = false;
 		o.truncated = true;
 		bad = 0;

@@ -134,11 +134,41 @@ struct audit_tl_entry {
 	uint8_t from, to, event, reason;
 };
 
-/* About 2 KiB per session with a timeline (32 entries of 64 bytes). */
+/*
+ * Timeline storage.  A session's timeline is a list of chunks of
+ * AUDIT_TL_CHUNK_K compact entries (the entry without its session id),
+ * taken from one pool as the timeline grows and given back when it is
+ * evicted or forgotten: a session with a few records costs one chunk,
+ * not AUDIT_TIMELINE_K entries.  The pool holds AUDIT_TL_CHUNKS_PER
+ * chunks per timeline session, the most a full timeline can hold (K
+ * entries plus the dropped head of its oldest chunk), so it never runs
+ * out; it is reserved at init and pages are touched only when used.
+ */
+#define AUDIT_TL_CHUNK_K	4
+#define AUDIT_TL_CHUNKS_PER	(AUDIT_TIMELINE_K / AUDIT_TL_CHUNK_K + 1)
+
+struct audit_tl_rec {
+	uint64_t seq;		/* 0: dropped from the export ring */
+	uint64_t mono_ms;
+	int64_t wall_ms;
+	uint64_t version;
+	uint64_t dwell_ms;
+	uint32_t path_old, path_new;
+	uint8_t type, action, fields;
+	uint8_t from, to, event, reason;
+};
+
+struct audit_tl_chunk {
+	uint32_t next;		/* chunk index + 1; 0: none (or free list) */
+	uint32_t n;		/* entries written, <= AUDIT_TL_CHUNK_K */
+	struct audit_tl_rec e[AUDIT_TL_CHUNK_K];
+};
+
+/* One session's timeline (indexed by its tl_index slot). */
 struct audit_tl_ring {
-	uint32_t next;		/* slot the next entry goes to */
-	uint32_t count;		/* <= AUDIT_TIMELINE_K */
-	struct audit_tl_entry e[AUDIT_TIMELINE_K];
+	uint32_t first, last;	/* chunk index + 1; 0: empty */
+	uint16_t skip;		/* dropped entries at the head of first */
+	uint16_t count;		/* entries kept, <= AUDIT_TIMELINE_K */
 };
 
 struct audit_stats {
@@ -169,8 +199,15 @@ struct audit {
 	uint64_t lost_pending;		/* drops since the last admitted */
 	struct audit_stats stats;
 	struct bmap tl_index;		/* session id -> timeline slot */
-	struct audit_tl_ring *tl;
+	struct audit_tl_ring *tl;	/* per tl_index slot */
+	struct audit_tl_chunk *tl_chunks;
 	uint32_t tl_capacity;
+	uint32_t tl_n_chunks;		/* pool size */
+	uint32_t tl_fresh;		/* chunks never used: tl_fresh.. */
+	uint32_t tl_free;		/* free list of used ones, index + 1 */
+	/* The last session recorded and its slot (a REATTACH_RESP writes
+	 * two records of one session): 0 none. */
+	uint32_t tl_last_sid, tl_last_slot;
 };
 
 int audit_init(struct audit *a, const struct audit_config *cfg);

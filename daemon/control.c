@@ -132,6 +132,78 @@ static void cmd_sessions(struct control_client *c)
 	out_line(c, "{\"ok\":true}");
 }
 
+/* The client's candidate for kernel path id, or -1 (responder, none). */
+static int candidate_of(const struct ra_client *rc, uint32_t path_id)
+{
+	uint32_t i;
+
+	for (i = 0; rc && i < RA_CLIENT_MAX_CANDIDATES; i++)
+		if (rc->cand[i].used && rc->cand[i].path.path_id == path_id)
+			return (int)i;
+	return -1;
+}
+
+static uint64_t ago(uint64_t now, uint64_t t)
+{
+	return t && now >= t ? now - t : 0;
+}
+
+/*
+ * One line per path of a session.  On the initiator, what a reattach
+ * would make of it now (ra_client_candidate_use()) and the probe figures
+ * behind that: the answer to "why did it (not) switch there?".
+ */
+static bool out_path(struct control_client *c, const struct session *s,
+		     const struct session_path *sp, uint64_t now)
+{
+	char ep[JVPN_ENDPOINT_STRLEN] = "", tail[512] = "";
+	int idx = candidate_of(s->rc, sp->id);
+
+	jvpn_format_endpoint((const void *)&sp->remote, ep, sizeof(ep));
+	if (idx >= 0) {
+		const struct ra_candidate *k = &s->rc->cand[idx];
+		enum fsm_reason why;
+		enum ra_cand_use u = ra_client_candidate_use(s->rc, (uint32_t)idx,
+							     now, &why);
+		struct path_quality q;
+
+		ra_client_quality(s->rc, (uint32_t)idx, &q);
+		snprintf(tail, sizeof(tail),
+			 ",\"use\":\"%s\",\"why\":\"%s\",\"srtt_ms\":%u,"
+			 "\"rttvar_ms\":%u,\"loss_permille\":%u,"
+			 "\"probes\":%u,\"unanswered\":%u,"
+			 "\"last_reply_ago_ms\":%llu,\"validated_ago_ms\":%llu",
+			 ra_cand_use_name(u), fsm_reason_name(why),
+			 k->has_rtt ? k->srtt_ms : 0,
+			 k->has_rtt ? k->rttvar_ms : 0, q.loss_permille,
+			 k->n_probes, k->unanswered,
+			 (unsigned long long)ago(now, k->last_reply_ms),
+			 (unsigned long long)ago(now, k->validated_ms));
+	}
+	return out_line(c, "{\"session_id\":%u,\"session\":\"%08x\","
+			"\"path_id\":%u,\"remote\":\"%s\",\"active\":%s%s}",
+			s->local_id, s->local_id, sp->id, ep,
+			sp->id == s->active_path ? "true" : "false", tail);
+}
+
+static void cmd_paths(struct control_client *c)
+{
+	struct jvpnd *d = c->d;
+	uint64_t now = loop_now_ms();
+	struct session *s;
+	uint32_t i, j;
+
+	for (i = 0; i < d->st.capacity; i++) {
+		s = session_at(&d->st, i);
+		for (j = 0; s && j < s->n_paths; j++)
+			if (!out_path(c, s, &s->paths[j], now)) {
+				out_error(c, "reply too large");
+				return;
+			}
+	}
+	out_line(c, "{\"ok\":true}");
+}
+
 static void cmd_timeline(struct control_client *c, uint32_t sid)
 {
 	struct audit_tl_entry e[AUDIT_TIMELINE_K];
@@ -224,6 +296,8 @@ static void status_daemon(struct status_obj *o, const struct jvpnd *d)
 	st_u64(o, "send_errors", st->send_errors);
 	st_u64(o, "kernel_errors", st->kernel_errors);
 	st_u64(o, "state_save_errors", st->state_save_errors);
+	st_u64(o, "state_saves", st->state_saves);
+	st_u64(o, "state_saves_deferred", st->state_saves_deferred);
 	st_u64(o, "timers_refused", st->timers_refused);
 	st_u64(o, "events", d->ev.received);
 	st_u64(o, "events_lost", d->ev.gaps);
@@ -303,6 +377,8 @@ static void handle_request(struct control_client *c, const char *line)
 		out_error(c, "bad request: expected {\"cmd\":...}");
 	} else if (!strcmp(cmd.val, "sessions")) {
 		cmd_sessions(c);
+	} else if (!strcmp(cmd.val, "paths")) {
+		cmd_paths(c);
 	} else if (!strcmp(cmd.val, "status")) {
 		cmd_status(c);
 	} else if (!strcmp(cmd.val, "timeline")) {

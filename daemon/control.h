@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR MIT */
 /*
  * jvpnd control socket: a unix stream socket (mode 0600) speaking JSON
- * lines.  A request is one object, {"cmd":"sessions"},
+ * lines.  A request is one object, {"cmd":"sessions"}, {"cmd":"paths"},
  * {"cmd":"timeline","session":ID} or {"cmd":"status"}; the reply is one
  * object per line (a session, a timeline entry, the status) followed by
  * a final {"ok":true} or {"ok":false,"error":"..."}.  Clients and their

@@ -72,6 +72,8 @@ struct jvpnd_stats {
 	uint64_t send_errors;
 	uint64_t kernel_errors;
 	uint64_t state_save_errors;
+	uint64_t state_saves;		/* state file rewrites */
+	uint64_t state_saves_deferred;	/* changes folded into a later one */
 	uint64_t timers_refused;	/* timer heap full */
 	uint64_t ra_refused;		/* reattach/probe messages refused */
 	uint64_t ra_switches;		/* committed path switches */
@@ -107,6 +109,11 @@ struct jvpnd {
 	struct control ctl;
 	struct loop_fd sig_h;
 	char state_path[PATH_MAX];
+	/* State file rewrites, coalesced (lifecycle.c). */
+	struct loop_timer state_timer;
+	uint64_t state_saved_ms;	/* end of the last rewrite */
+	uint32_t state_gap_ms;		/* least time until the next one */
+	bool state_dirty;
 	bool teardown_on_exit;
 	bool dev_created;
 	uint64_t start_ms;
@@ -154,7 +161,13 @@ void sess_destroy(struct jvpnd *d, struct session *s, enum fsm_event ev,
 void sess_arm_rekey(struct jvpnd *d, struct session *s, uint64_t age_ms);
 void sess_setup_timers(struct jvpnd *d, struct session *s);
 /* Rewrites the state file (every established session). */
+/*
+ * The state file (--state) must be rewritten: now, or folded into one
+ * rewrite a little later if one was just done (see lifecycle.c).
+ */
 void jvpnd_save_state(struct jvpnd *d);
+/* Rewrites it now if anything is pending (shutdown). */
+void jvpnd_flush_state(struct jvpnd *d);
 
 /* ---- proto.c ----------------------------------------------------------- */
 

@@ -386,15 +386,15 @@ int sess_key_swap(struct jvpnd *d, struct session *s)
 /* ---- persisted state --------------------------------------------------- */
 
 
-void jvpnd_save_state(struct jvpnd *d)
+static void state_write(struct jvpnd *d)
 {
 	struct state_record *r;
 	struct session *s;
+	uint64_t t0 = loop_now_ms(), took;
 	size_t n = 0;
 	uint32_t i;
 
-	if (!d->state_path[0])
-		return;
+	d->state_dirty = false;
 	r = calloc(d->st.n ? d->st.n : 1, sizeof(*r));
 	if (!r) {
 		d->stats.state_save_errors++;
@@ -409,4 +409,61 @@ void jvpnd_save_state(struct jvpnd *d)
 		d->stats.state_save_errors++;
 	sodium_memzero(r, n * sizeof(*r));
 	free(r);
+	d->stats.state_saves++;
+	d->state_saved_ms = loop_now_ms();
+	took = d->state_saved_ms - t0;
+	d->state_gap_ms = state_gap_ms(took);
+}
+
+static void state_timer_fn(struct loop_timer *t, void *arg)
+{
+	struct jvpnd *d = arg;
+
+	(void)t;
+	if (d->state_dirty)
+		state_write(d);
+}
+
+/*
+ * Every commit (a session established, a path switched, a rekey) changes
+ * the state file, and a burst of them (a reattach storm) would rewrite
+ * it once per commit.  The first change after a quiet spell is written at
+ * once; changes within state_gap_ms of the last rewrite are folded into
+ * one rewrite at its end.  A crash in between loses at most that much:
+ * the sessions then are adopted from the kernel as they were before
+ * it (adopt.c).
+ */
+void jvpnd_save_state(struct jvpnd *d)
+{
+	uint64_t now, when;
+
+	if (!d->state_path[0])
+		return;
+	d->state_dirty = true;
+	if (loop_timer_armed(&d->state_timer)) {
+		d->stats.state_saves_deferred++;
+		return;
+	}
+	now = loop_now_ms();
+	when = d->state_saved_ms + d->state_gap_ms;
+	if (!d->loop || state_write_now(now, d->state_saved_ms, d->state_gap_ms)) {
+		state_write(d);
+		return;
+	}
+	if (!d->state_timer.fn)
+		loop_timer_setup(&d->state_timer, state_timer_fn, d);
+	if (loop_timer_arm(d->loop, &d->state_timer, when)) {
+		d->stats.timers_refused++;
+		state_write(d);		/* never lose a change */
+		return;
+	}
+	d->stats.state_saves_deferred++;
+}
+
+void jvpnd_flush_state(struct jvpnd *d)
+{
+	if (d->state_timer.fn)
+		loop_timer_cancel(d->loop, &d->state_timer);
+	if (d->state_path[0] && d->state_dirty)
+		state_write(d);
 }

@@ -415,10 +415,12 @@ static void shutdown_daemon(struct jvpnd *d)
 	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_DAEMON_STOPPING, 0,
 		    &(struct audit_kv){ .key = "teardown", .type = AUDIT_KV_BOOL,
 					.b = d->teardown_on_exit }, 1);
-	if (d->teardown_on_exit)
+	if (d->teardown_on_exit) {
 		teardown(d);
-	else
+	} else {
 		jvpnd_save_state(d);
+		jvpnd_flush_state(d);	/* what the next jvpnd adopts */
+	}
 	control_close(d);
 	link_close(d);
 	events_close(d);

@@ -641,6 +641,18 @@ static const uint8_t *srv_mac_ok(struct ra_server *srv, struct ra_session *s,
 	return key;
 }
 
+/* n (<= RA_RANDOM_BATCH) random bytes from the server's batch. */
+static void srv_random(struct ra_server *srv, uint8_t *out, uint32_t n)
+{
+	if (srv->random_left < n) {
+		randombytes_buf(srv->random, sizeof(srv->random));
+		srv->random_left = sizeof(srv->random);
+	}
+	srv->random_left -= n;
+	memcpy(out, srv->random + srv->random_left, n);
+	sodium_memzero(srv->random + srv->random_left, n);
+}
+
 /* Wipe old keys whose grace is over; the next grace end, 0 if none. */
 static uint64_t expire_old_keys(struct ra_server *srv, uint64_t now_ms,
 				uint32_t budget)
@@ -665,7 +677,7 @@ int ra_server_init(struct ra_server *srv, const struct ra_server_config *cfg,
 		   uint64_t now_ms)
 {
 	const struct jvpn_policy *p;
-	uint32_t i, cap;
+	uint32_t cap;
 
 	if (!srv || !cfg || !cfg->policy || !cfg->ops.lookup ||
 	    !cfg->ops.commit || !cfg->pending_capacity ||
@@ -683,12 +695,17 @@ int ra_server_init(struct ra_server *srv, const struct ra_server_config *cfg,
 	if (!srv->cfg.audit_burst)
 		srv->cfg.audit_burst = RA_AUDIT_BURST_DEFAULT;
 	cap = cfg->pending_capacity;
+	/* Both tables are touched only as entries are first used. */
 	srv->pending = calloc(cap, sizeof(*srv->pending));
-	if (!srv->pending)
+	srv->standby = calloc(cap, sizeof(*srv->standby));
+	if (!srv->pending || !srv->standby) {
+		free(srv->pending);
+		free(srv->standby);
+		srv->pending = NULL;
+		srv->standby = NULL;
 		return RA_E_NOMEM;
-	for (i = 0; i < cap; i++)
-		srv->pending[i].next = i + 1 < cap ? i + 1 : RA_NONE;
-	srv->free_head = 0;
+	}
+	srv->free_head = RA_NONE;
 	srv->oldest = srv->newest = RA_NONE;
 	p = cfg->policy;
 	tbucket_init(&srv->global_bucket, p->global_reattach_rate,
@@ -708,9 +725,11 @@ void ra_server_destroy(struct ra_server *srv)
 		old_unlink(srv, srv->old_first);
 	}
 	if (srv->pending)
-		sodium_memzero(srv->pending, srv->cfg.pending_capacity *
+		sodium_memzero(srv->pending, (size_t)srv->fresh_pending *
 			       sizeof(*srv->pending));
 	free(srv->pending);
+	free(srv->standby);
+	sodium_memzero(srv->random, sizeof(srv->random));
 	memset(srv, 0, sizeof(*srv));
 }
 
@@ -808,6 +827,14 @@ void ra_server_forget_session(struct ra_server *srv, struct ra_session *s)
 		return;
 	if (s->pending != RA_NONE && s->pending < srv->cfg.pending_capacity)
 		pending_release(srv, &srv->pending[s->pending]);
+	if (s->standby && s->standby <= srv->fresh_standby) {
+		struct ra_standby_block *b = &srv->standby[s->standby - 1];
+
+		memset(b->e, 0, sizeof(b->e));
+		b->next_free = srv->standby_free;
+		srv->standby_free = s->standby;
+	}
+	s->standby = 0;
 	old_unlink(srv, s);
 	old_key_drop(&s->old);
 }
@@ -838,14 +865,21 @@ static struct ra_pending *pending_get(struct ra_server *srv,
 		list_push_newest(srv, p);
 		return p;
 	}
-	if (srv->free_head == RA_NONE && srv->oldest != RA_NONE &&
+	if (srv->free_head == RA_NONE &&
+	    srv->fresh_pending == srv->cfg.pending_capacity &&
+	    srv->oldest != RA_NONE &&
 	    clk->mono_ms >= srv->pending[srv->oldest].expires_ms)
 		pending_expire(srv, &srv->pending[srv->oldest], clk);
-	if (srv->free_head == RA_NONE)
+	if (srv->free_head != RA_NONE) {
+		i = srv->free_head;
+		p = &srv->pending[i];
+		srv->free_head = p->next;
+	} else if (srv->fresh_pending < srv->cfg.pending_capacity) {
+		i = srv->fresh_pending++;
+		p = &srv->pending[i];
+	} else {
 		return NULL;
-	i = srv->free_head;
-	p = &srv->pending[i];
-	srv->free_head = p->next;
+	}
 	memset(p, 0, sizeof(*p));
 	p->used = true;
 	p->s = s;
@@ -1136,7 +1170,7 @@ static int challenge(struct ra_server *srv, struct ra_session *s,
 	}
 	p->started = true;
 	p->fsm_version = s->fsm->state_version;
-	randombytes_buf(p->challenge, sizeof(p->challenge));
+	srv_random(srv, p->challenge, sizeof(p->challenge));
 	build_challenge(s, cq->key, 0, p->counter, p->challenge, s->epoch,
 			out);
 	out->to = *cq->to;
@@ -1366,15 +1400,51 @@ static int probe_fresh(struct ra_session *s, uint64_t seq)
 	return RA_OK;
 }
 
-/* The standby entry of path, or a new one (least recently heard evicted). */
-static struct ra_standby *standby_get(struct ra_session *s,
+/* The session's standby entries, NULL if it has none yet. */
+static struct ra_standby *standby_of(const struct ra_server *srv,
+				     const struct ra_session *s)
+{
+	if (!s->standby || s->standby > srv->fresh_standby)
+		return NULL;
+	return srv->standby[s->standby - 1].e;
+}
+
+/* A block for the session's first standby path; NULL if none is left. */
+static struct ra_standby *standby_alloc(struct ra_server *srv,
+					struct ra_session *s)
+{
+	struct ra_standby_block *b;
+
+	if (srv->standby_free) {
+		s->standby = srv->standby_free;
+		b = &srv->standby[s->standby - 1];
+		srv->standby_free = b->next_free;
+	} else if (srv->fresh_standby < srv->cfg.pending_capacity) {
+		s->standby = ++srv->fresh_standby;
+		b = &srv->standby[s->standby - 1];
+	} else {
+		return NULL;
+	}
+	memset(b, 0, sizeof(*b));
+	return b->e;
+}
+
+/*
+ * The standby entry of path, or a new one (least recently heard evicted);
+ * NULL only if the pool is exhausted (more sessions than its capacity).
+ */
+static struct ra_standby *standby_get(struct ra_server *srv,
+				      struct ra_session *s,
 				      const struct ra_path *path)
 {
-	struct ra_standby *victim = &s->standby[0];
+	struct ra_standby *sbs = standby_of(srv, s), *victim;
 	unsigned int i;
 
+	if (!sbs && !(sbs = standby_alloc(srv, s)))
+		return NULL;
+	victim = &sbs[0];
 	for (i = 0; i < RA_MAX_STANDBY; i++) {
-		struct ra_standby *sb = &s->standby[i];
+		struct ra_standby *sb = &sbs[i];
 
 		if (sb->used && ra_path_equal(&sb->path, path))
 			return sb;
@@ -1389,15 +1459,16 @@ static struct ra_standby *standby_get(struct ra_session *s,
 	return victim;
 }
 
-static const struct ra_standby *standby_find(const struct ra_session *s,
+static const struct ra_standby *standby_find(const struct ra_server *srv,
+					     const struct ra_session *s,
 					     const struct ra_path *path)
 {
+	const struct ra_standby *sbs = standby_of(srv, s);
 	unsigned int i;
 
-	for (i = 0; i < RA_MAX_STANDBY; i++)
-		if (s->standby[i].used &&
-		    ra_path_equal(&s->standby[i].path, path))
-			return &s->standby[i];
+	for (i = 0; sbs && i < RA_MAX_STANDBY; i++)
+		if (sbs[i].used && ra_path_equal(&sbs[i].path, path))
+			return &sbs[i];
 	return NULL;
 }
 
@@ -1405,7 +1476,7 @@ bool ra_server_path_validated(const struct ra_server *srv,
 			      const struct ra_session *s,
 			      const struct ra_path *path, uint64_t now_ms)
 {
-	const struct ra_standby *sb = standby_find(s, path);
+	const struct ra_standby *sb = standby_find(srv, s, path);
 
 	return sb && sb->validated_ms &&
 	       elapsed(now_ms, sb->validated_ms) <
@@ -1434,11 +1505,12 @@ static void standby_note_echo(struct ra_standby *sb, const uint8_t *echo,
 	}
 }
 
-static void standby_new_token(struct ra_standby *sb, uint64_t now_ms)
+static void standby_new_token(struct ra_server *srv, struct ra_standby *sb,
+			      uint64_t now_ms)
 {
 	memcpy(sb->token[1], sb->token[0], RA_TOKEN_LEN);
 	sb->token_ms[1] = sb->token_ms[0];
-	randombytes_buf(sb->token[0], RA_TOKEN_LEN);
+	srv_random(srv, sb->token[0], RA_TOKEN_LEN);
 	sb->token_ms[0] = now_ms;
 }
 
@@ -1501,11 +1573,13 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 		err = RA_E_RATE_SESSION;
 	if (err)
 		return refuse_simple(srv, err, s, 0, from, clk);
-	sb = standby_get(s, from);
+	sb = standby_get(srv, s, from);
+	if (!sb)
+		return refuse_simple(srv, RA_E_PENDING_FULL, s, 0, from, clk);
 	sb->last_rx_ms = now;
 	standby_note_echo(sb, msg + RA_PROBE_OFF_TOKEN,
 			  srv->cfg.policy->validated_path_ttl_ms, now);
-	standby_new_token(sb, now);
+	standby_new_token(srv, sb, now);
 	build_probe_reply(s, key, msg, sb, out);
 	out->to = *from;
 	srv->stats.probes_answered++;
@@ -1817,22 +1891,35 @@ static int check_reply_frame(struct ra_client *c, const uint8_t *msg,
 }
 
 /*
- * An answer after the path was given up (MaxProbes unanswered): the path
- * came back.  The losses in the window measured the outage, not the path,
- * and would keep it below MaxLossPercent for 32 more probes; start again
- * from this answer.  A lossy but living path never reaches MaxProbes in a
- * row, so it is still measured.  Returns r's new place.
+ * The path came back, or was never there before: an answer after the path
+ * was given up (MaxProbes unanswered), or the first answer a candidate
+ * ever gets (a new one, or one reset by roam_link_up()).  The losses in
+ * the window measured the outage, or the peer's end not being up yet,
+ * not the path, and would keep it below MaxLossPercent for up to 32 more
+ * probes; start again from this answer, keeping the probes sent after it
+ * (still in flight).  A lossy but living path never reaches MaxProbes in
+ * a row and has answered before, so it is still measured.  Returns the
+ * answered record's new place.
  */
 static struct ra_probe_rec *cand_forget_outage(struct ra_candidate *k,
-					       const struct ra_probe_rec *r)
+					       uint64_t seq)
 {
-	struct ra_probe_rec keep = *r;
+	struct ra_probe_rec keep[RA_LOSS_WINDOW];
+	uint32_t i, n = 0;
+	uint32_t oldest = k->n_probes < RA_LOSS_WINDOW ? 0 : k->probe_head;
 
+	for (i = 0; i < k->n_probes; i++) {
+		const struct ra_probe_rec *p =
+			&k->probes[(oldest + i) % RA_LOSS_WINDOW];
+
+		if (p->seq >= seq)
+			keep[n++] = *p;
+	}
 	memset(k->probes, 0, sizeof(k->probes));
-	k->probes[0] = keep;
-	k->n_probes = 1;
-	k->probe_head = 1 % RA_LOSS_WINDOW;
-	return &k->probes[0];
+	memcpy(k->probes, keep, n * sizeof(keep[0]));
+	k->n_probes = n;
+	k->probe_head = n % RA_LOSS_WINDOW;
+	return &k->probes[0];	/* the oldest kept: the one answered */
 }
 
 int ra_client_handle_probe_reply(struct ra_client *c, uint32_t idx,
@@ -1858,8 +1945,8 @@ int ra_client_handle_probe_reply(struct ra_client *c, uint32_t idx,
 	if (!r || r->acked || r->sent_ms != ts)
 		return RA_E_REPLAY;
 	r->acked = true;
-	if (k->unanswered >= c->cfg.policy->max_probes)
-		r = cand_forget_outage(k, r);
+	if (k->unanswered >= c->cfg.policy->max_probes || !k->has_rtt)
+		r = cand_forget_outage(k, r->seq);
 	k->unanswered = 0;
 	k->last_reply_ms = now_ms;
 	rtt_sample(k, (uint32_t)elapsed(now_ms, ts));
@@ -1921,23 +2008,63 @@ bool ra_client_validated(const struct ra_client *c, uint32_t idx,
 /* Client: choosing a candidate                                            */
 /* ---------------------------------------------------------------------- */
 
+enum ra_cand_use ra_client_candidate_use(const struct ra_client *c,
+					 uint32_t idx, uint64_t now_ms,
+					 enum fsm_reason *why)
+{
+	const struct ra_candidate *k;
+	struct policy_decision d;
+	struct path_quality q;
+
+	if (why)
+		*why = FSM_R_NONE;
+	if (!c || idx >= RA_CLIENT_MAX_CANDIDATES || !c->cand[idx].used)
+		return RA_USE_NONE;
+	k = &c->cand[idx];
+	/* A rebinding is fixed by asking again on the same path. */
+	if (ra_path_equal(&k->path, &c->active) &&
+	    c->reason != RA_REASON_NAT_REBIND)
+		return RA_USE_ACTIVE;
+	if (cand_given_up(c, k))
+		return RA_USE_GIVEN_UP;
+	if (k->tried)
+		return RA_USE_TRIED;
+	if (!k->has_rtt)
+		return RA_USE_UNMEASURED;
+	ra_client_quality(c, idx, &q);
+	d = policy_path_quality_ok(c->cfg.policy, &q);
+	if (d.verdict != POLICY_ALLOW) {
+		if (why)
+			*why = d.reason;
+		return RA_USE_QUALITY;
+	}
+	return ra_client_validated(c, idx, now_ms) ? RA_USE_VALIDATED :
+						     RA_USE_MEASURED;
+}
+
+const char *ra_cand_use_name(enum ra_cand_use u)
+{
+	static const char *const names[] = {
+		[RA_USE_VALIDATED] = "validated",
+		[RA_USE_MEASURED] = "measured",
+		[RA_USE_UNMEASURED] = "unmeasured",
+		[RA_USE_ACTIVE] = "active",
+		[RA_USE_GIVEN_UP] = "given_up",
+		[RA_USE_TRIED] = "failed",
+		[RA_USE_QUALITY] = "below_floor",
+		[RA_USE_NONE] = "none",
+	};
+
+	return (unsigned int)u < sizeof(names) / sizeof(names[0]) ?
+	       names[u] : "none";
+}
+
 /* 0 validated, 1 measured and within floors, 2 unmeasured; -1 unusable. */
 static int cand_tier(const struct ra_client *c, uint32_t i, uint64_t now_ms)
 {
-	const struct ra_candidate *k = &c->cand[i];
-	/* A rebinding is fixed by asking again on the same path. */
-	bool same = ra_path_equal(&k->path, &c->active);
-	struct path_quality q;
+	enum ra_cand_use u = ra_client_candidate_use(c, i, now_ms, NULL);
 
-	if (!k->used || k->tried || cand_given_up(c, k) ||
-	    (same && c->reason != RA_REASON_NAT_REBIND))
-		return -1;
-	if (!k->has_rtt)
-		return 2;
-	ra_client_quality(c, i, &q);
-	if (policy_path_quality_ok(c->cfg.policy, &q).verdict != POLICY_ALLOW)
-		return -1;
-	return ra_client_validated(c, i, now_ms) ? 0 : 1;
+	return u <= RA_USE_UNMEASURED ? (int)u : -1;
 }
 
 int ra_client_choose(const struct ra_client *c, uint64_t now_ms,

@@ -237,6 +237,17 @@ struct ra_standby {
 };
 
 /*
+ * The standby paths of one session: taken from the server's pool (one
+ * block per session, pending_capacity blocks) at the session's first
+ * PROBE, given back by ra_server_forget_session().  A session whose
+ * client never probes costs no standby memory.  Private.
+ */
+struct ra_standby_block {
+	struct ra_standby e[RA_MAX_STANDBY];
+	uint32_t next_free;		/* free list, block + 1 */
+};
+
+/*
  * The previous reattach key after a rekey: accepted (never sent with,
  * except to answer a message that used it) until until_ms, then wiped.
  */
@@ -253,26 +264,28 @@ struct ra_old_key {
  * returns it from the lookup callback.
  */
 struct ra_session {
+	/* Hot: what every REATTACH_REQ / RESP reads (first cache lines). */
 	uint32_t local_id;		/* our id: REQ/RESP/PROBE receiver */
 	uint32_t peer_id;		/* client's id: CHALLENGE/REPLY receiver */
 	uint8_t key[JVPN_REATTACH_KEY_LEN];	/* current: sent with */
-	struct ra_old_key old;		/* previous, during its grace */
 	bool key_proven;		/* the client has used key */
-	struct ra_session *old_prev, *old_next;	/* server's grace list */
+	bool in_episode;
 	bool old_listed;
+	uint32_t pending;		/* slot in the pending table */
 	struct fsm_session *fsm;
 	struct policy_counters *pc;
-	struct ra_path active;
 	uint64_t epoch;			/* path epoch == store version */
 	uint64_t last_counter;		/* greatest accepted REQ counter */
+	uint64_t episode_start_ms;	/* first REQ of the episode */
+	struct tbucket req_bucket;	/* ReattachRate / ReattachBurst */
+	struct ra_path active;
+	uint32_t standby;		/* block in the server's pool + 1; 0 none */
+	/* Probes and key rollover. */
 	uint64_t probe_top;		/* greatest accepted PROBE seq */
 	uint64_t probe_seen;		/* bit i: probe_top - i accepted */
-	uint64_t episode_start_ms;	/* first REQ of the episode */
-	bool in_episode;
-	struct tbucket req_bucket;	/* ReattachRate / ReattachBurst */
 	struct tbucket probe_bucket;	/* derived from ProbeIntervalMs */
-	uint32_t pending;		/* slot in the pending table */
-	struct ra_standby standby[RA_MAX_STANDBY];
+	struct ra_old_key old;		/* previous, during its grace */
+	struct ra_session *old_prev, *old_next;	/* server's grace list */
 };
 
 struct ra_server_ops {
@@ -323,13 +336,27 @@ struct ra_server_stats {
 	uint64_t mac_old_key;		/* MACs valid only under the old key */
 };
 
+#define RA_RANDOM_BATCH		256
+
 /* Treat as opaque. */
 struct ra_server {
 	struct ra_server_config cfg;
 	struct ra_pending *pending;
 	uint32_t n_pending;
 	uint32_t oldest, newest;	/* creation order (expiry order) */
-	uint32_t free_head;
+	uint32_t free_head;		/* released entries, then fresh_pending */
+	uint32_t fresh_pending;		/* entries never used: fresh_pending.. */
+	/* Standby blocks (pending_capacity), taken like pending entries. */
+	struct ra_standby_block *standby;
+	uint32_t standby_free;		/* block + 1; 0: none released */
+	uint32_t fresh_standby;
+	/*
+	 * Challenges and probe tokens come from libsodium's randombytes in
+	 * batches (one getrandom() system call per RA_RANDOM_BATCH bytes
+	 * rather than per message); bytes are wiped as they are handed out.
+	 */
+	uint8_t random[RA_RANDOM_BATCH];
+	uint32_t random_left;		/* unused bytes at the start */
 	struct tbucket global_bucket;	/* GlobalReattachRate / Burst */
 	struct tbucket audit_bucket;
 	uint64_t audit_suppressed_pending;	/* since the last emitted */
@@ -567,6 +594,21 @@ void ra_client_quality(const struct ra_client *c, uint32_t idx,
 /* Client's conservative view of "the server treats idx as validated". */
 bool ra_client_validated(const struct ra_client *c, uint32_t idx,
 			 uint64_t now_ms);
+/* What a reattach would make of candidate idx now, best first. */
+enum ra_cand_use {
+	RA_USE_VALIDATED,	/* committed in one round trip, no challenge */
+	RA_USE_MEASURED,	/* answers probes within the quality floors */
+	RA_USE_UNMEASURED,	/* no answer yet: tried after the others */
+	RA_USE_ACTIVE,		/* the active path itself */
+	RA_USE_GIVEN_UP,	/* MaxProbes unanswered */
+	RA_USE_TRIED,		/* failed in the current episode */
+	RA_USE_QUALITY,		/* below a quality floor (*why says which) */
+	RA_USE_NONE,		/* no such candidate */
+};
+enum ra_cand_use ra_client_candidate_use(const struct ra_client *c,
+					 uint32_t idx, uint64_t now_ms,
+					 enum fsm_reason *why);
+const char *ra_cand_use_name(enum ra_cand_use u);
 /*
  * Best candidate: not the active path, not given up, not failed in this
  * episode, within the quality floors if measured; validated ones first,

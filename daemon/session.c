@@ -22,8 +22,6 @@ static uint32_t hash_id(uint32_t id)
 
 int session_table_init(struct session_table *t, uint32_t capacity)
 {
-	uint32_t i;
-
 	memset(t, 0, sizeof(*t));
 	if (!capacity || capacity > JVPN_MAX_SESSIONS_LIMIT)
 		return -EINVAL;
@@ -36,17 +34,15 @@ int session_table_init(struct session_table *t, uint32_t capacity)
 		session_table_destroy(t);
 		return -ENOMEM;
 	}
+	/* Entries are touched only when first used (fresh), not here. */
 	t->capacity = capacity;
-	for (i = 0; i < capacity; i++)
-		t->s[i].next_free = i + 2 <= capacity ? i + 2 : 0;
-	t->free_head = 1;
 	return 0;
 }
 
 void session_table_destroy(struct session_table *t)
 {
 	if (t->s)
-		sodium_memzero(t->s, (size_t)t->capacity * sizeof(*t->s));
+		sodium_memzero(t->s, (size_t)t->fresh * sizeof(*t->s));
 	free(t->s);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
@@ -87,13 +83,16 @@ struct session *session_alloc(struct session_table *t, uint32_t local_id,
 		*err = -EEXIST;
 		return NULL;
 	}
-	if (!t->free_head) {
+	if (t->free_head) {
+		idx = t->free_head - 1;
+		t->free_head = t->s[idx].next_free;
+	} else if (t->fresh < t->capacity) {
+		idx = t->fresh++;
+	} else {
 		*err = -ENOSPC;
 		return NULL;
 	}
-	idx = t->free_head - 1;
 	s = &t->s[idx];
-	t->free_head = s->next_free;
 	memset(s, 0, sizeof(*s));
 	s->used = true;
 	s->local_id = local_id;

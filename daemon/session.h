@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <linux/jvpn.h>
@@ -31,38 +32,58 @@ enum session_role {
 	ROLE_RESPONDER,
 };
 
+/*
+ * A path's remote address: IPv4 or IPv6, all a path can be (28 bytes,
+ * not a 128-byte sockaddr_storage).  Pass &remote as a struct sockaddr *;
+ * its length follows from ss_family (net_sockaddr_len()).
+ */
+union session_addr {
+	sa_family_t ss_family;
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
 struct session_path {
 	uint32_t id;			/* kernel path id, 1.. */
 	uint32_t sock_id;		/* kernel socket id */
-	struct sockaddr_storage remote;
+	union session_addr remote;
 };
 
+/*
+ * Field order: what a reattach on the server touches first (id, role,
+ * FSM, policy counters, the ra_session's hot part), so that a message
+ * for a random session of a large table costs few cache lines.
+ */
 struct session {
 	uint32_t local_id;		/* our receiver id, != 0 */
 	uint32_t peer_id;		/* the peer's receiver id */
-	struct peer *peer;
 	enum session_role role;
-	struct fsm_session fsm;
+	bool ra_up;			/* ra (responder) or rc (initiator) set */
+	bool used;
 	bool in_kernel;			/* SESSION_NEW done */
 	uint8_t key_id;			/* key id of the primary (TX) key */
+	struct fsm_session fsm;
+	/* Reattach and probing (roam.c). */
+	struct ra_session ra;		/* responder: server side */
+	struct policy_counters pc;
+	struct peer *peer;
+	struct ra_client *rc;		/* initiator: heap */
 	uint8_t pending_key_id;		/* responder: in secondary, not swapped */
 	bool swap_pending;		/* responder waits for SECONDARY_KEY_USED */
 	bool old_key_present;		/* old key in secondary, KEY_DEL due */
+	bool swap_due;			/* resync found the new key in use */
+	bool adopted;			/* taken over from a previous jvpnd */
 	uint8_t reattach_key[JVPN_REATTACH_KEY_LEN];
 	uint64_t established_ms;	/* first handshake complete */
 	uint64_t key_installed_ms;	/* current primary key */
 	uint64_t rekeys;
-	struct session_path paths[JVPN_MAX_PATHS_LIMIT];
 	unsigned int n_paths;
 	uint32_t active_path;		/* path id, 0: none */
 	uint32_t next_path_id;
+	struct session_path paths[JVPN_MAX_PATHS_LIMIT];
 	struct loop_timer rekey_timer;	/* initiator: time-based rekey */
 	struct loop_timer keydel_timer;	/* grace before KEY_DEL secondary */
-	/* Reattach and probing (roam.c). */
-	struct policy_counters pc;
-	struct ra_session ra;		/* responder: server side */
-	bool ra_up;			/* ra (responder) or rc (initiator) set */
-	struct ra_client *rc;		/* initiator: heap */
 	struct loop_timer ra_timer;	/* initiator: probes, reattach ticks;
 					 * responder: the recovery window */
 	uint64_t lost_ms;		/* responder: path lost at (0: not) */
@@ -72,9 +93,6 @@ struct session {
 	/* Last kernel view (control "sessions", resync). */
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
 	uint64_t seen_gen;		/* resync generation it was seen in */
-	bool swap_due;			/* resync found the new key in use */
-	bool adopted;			/* taken over from a previous jvpnd */
-	bool used;
 	uint32_t next_free;		/* free list, index + 1 */
 };
 
@@ -82,7 +100,8 @@ struct session_table {
 	struct session *s;		/* capacity entries */
 	uint32_t *slots;		/* index + 1; 0 empty */
 	uint32_t capacity, n, n_slots;
-	uint32_t free_head;		/* index + 1 */
+	uint32_t free_head;		/* freed entries, index + 1 */
+	uint32_t fresh;			/* entries never used: fresh.. */
 };
 
 int session_table_init(struct session_table *t, uint32_t capacity);
@@ -98,7 +117,7 @@ struct session *session_find(const struct session_table *t, uint32_t id);
 static inline struct session *session_at(const struct session_table *t,
 					 uint32_t i)
 {
-	return t->s[i].used ? &t->s[i] : NULL;
+	return i < t->fresh && t->s[i].used ? &t->s[i] : NULL;
 }
 
 struct state_record;

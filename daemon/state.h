@@ -54,6 +54,31 @@ int state_parse(const char *line, struct state_record *r);
 int state_save(const char *path, const struct state_record *r, size_t n);
 
 /*
+ * How often the file may be rewritten (jvpnd_save_state(), lifecycle.c):
+ * a rewrite costs O(sessions), so the next one waits 10x as long as the
+ * last took, within these bounds: at most a tenth of the event loop's
+ * time, whatever the table's size.
+ */
+#define STATE_GAP_MIN_MS	100
+#define STATE_GAP_MAX_MS	10000
+
+static inline uint32_t state_gap_ms(uint64_t took_ms)
+{
+	if (took_ms * 10 < STATE_GAP_MIN_MS)
+		return STATE_GAP_MIN_MS;
+	if (took_ms * 10 > STATE_GAP_MAX_MS)
+		return STATE_GAP_MAX_MS;
+	return (uint32_t)(took_ms * 10);
+}
+
+/* A change at now may be written at once (else: at saved_ms + gap_ms). */
+static inline bool state_write_now(uint64_t now_ms, uint64_t saved_ms,
+				   uint32_t gap_ms)
+{
+	return !saved_ms || now_ms >= saved_ms + gap_ms;
+}
+
+/*
  * Reads path into *out (malloc'd, *n records, at most max).  A missing
  * file is 0 records.  Bad lines are skipped and counted in *bad.
  */

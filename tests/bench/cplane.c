@@ -157,6 +157,10 @@ static void sizes_json(void)
 	j_u64("store_mem_slot", sizeof(struct store_mem_slot));
 	j_u64("ra_pending", sizeof(struct ra_pending));
 	j_u64("audit_tl_ring", sizeof(struct audit_tl_ring));
+	j_u64("audit_tl_chunk", sizeof(struct audit_tl_chunk));
+	j_u64("audit_tl_chunk_entries", AUDIT_TL_CHUNK_K);
+	j_u64("ra_standby_block", sizeof(struct ra_standby_block));
+	j_u64("session_path", sizeof(struct session_path));
 	j_u64("bmap_slot", sizeof(struct bmap_slot));
 	j_u64("peer", sizeof(struct peer));
 	j_u64("cfg_peer", sizeof(struct cfg_peer));

@@ -10,8 +10,12 @@ RAWDIR/fj-cuts.log    one line per cut (key=value: cut time, cause, link,
 RAWDIR/fj-ping.txt    `ping -D -n -i 0.01` from the client through the tunnel
 RAWDIR/fj-jcli.audit  the client jvpnd's audit log (JSON lines)
 RAWDIR/fj-jsrv.audit  the server jvpnd's
-RAWDIR/fj-monitor.log ip/tc/nft monitor events of both ends, stamped on
-                      arrival: when each cut took effect
+RAWDIR/fj-monitor.log ip/tc/nft monitor events of both ends,
+                      stamped on arrival: when each cut took effect
+RAWDIR/fj-wg-ping.txt the same ping through WireGuard, on the same links
+RAWDIR/fj-tcp-jvpn.log, fj-tcp-wg.log  the receivers of the paced TCP
+                      streams (tests/bench/tcpgap.c): every pause of 20 ms
+                      or more in the delivered bytes, errors, the end
 
 Prints one "metric<TAB>cut number<TAB>value<TAB>unit" line per figure
 (guest.sh records each as a results.tsv row of section failover_jvpnd),
@@ -88,7 +92,37 @@ CUT_EVENT = {
     "down": lambda tag, text: tag.endswith("-link") and "<" in text and "UP" not in text.split(">")[0],
     "netem": lambda tag, text: tag.endswith("-tc") and "netem" in text and not text.startswith("deleted"),
     "nft": lambda tag, text: tag == "fc-nft" and "jcut" in text and not text.startswith("delete"),
+    # The port rewriting of the rebinding (one transaction) is in place.
+    "nat": lambda tag, text: tag == "fc-nft" and "jnat" in text and not text.startswith("delete"),
 }
+
+
+def read_tcp(path):
+    """(gaps, errors, ended) of a tcpgap receiver log: gaps as
+    [(from_us, ms)], errors as [(us, text)]."""
+    gaps, errors, ended = [], [], False
+    if not os.path.exists(path):
+        return gaps, errors, ended
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) >= 4 and p[1] == "gap":
+                gaps.append((int(p[2]), float(p[3])))
+            elif len(p) >= 2 and p[1] == "error":
+                errors.append((int(p[0]), " ".join(p[2:])))
+            elif len(p) >= 2 and p[1] == "end":
+                ended = True
+    return gaps, errors, ended
+
+
+def tcp_gap(gaps, lo, hi):
+    """The longest pause in delivery overlapping [lo, hi) (0.0: none of
+    20 ms or more)."""
+    best = 0.0
+    for fr, ms in gaps:
+        if fr < hi and fr + ms * 1000 >= lo:
+            best = max(best, ms)
+    return best
 
 
 def read_audit(path):
@@ -166,7 +200,7 @@ def anomaly(r):
         if r.get("from") == "RECOVERING" and r.get("to") == "VOLATILE":
             return True
     if r.get("type") == "AUDIT_EVENT" and r.get("action") not in ("path_switched", "path_added") and \
-            r.get("what") not in ("rekey", "link_down"):
+            r.get("what") not in ("rekey", "link_down", "unknown_source"):
         return True
     return False
 
@@ -178,6 +212,8 @@ def main():
     mon = read_monitor(os.path.join(raw, "fj-monitor.log"))
     cli = read_audit(os.path.join(raw, "fj-jcli.audit"))
     srv = read_audit(os.path.join(raw, "fj-jsrv.audit"))
+    rep_wg = read_ping(os.path.join(raw, "fj-wg-ping.txt"))
+    tcp = {t: read_tcp(os.path.join(raw, "fj-tcp-%s.log" % t)) for t in ("jvpn", "wg")}
     out = []
     anomalies = []
 
@@ -225,10 +261,24 @@ def main():
             if fl is not None and tc - 20000 <= fl <= t + 20000 and (how == 0 or fl < t0):
                 t0, how = int(fl), 1
         emit(m + "t0_source", n, how, "0cmd/1ping/2monitor")
+        # The same cut through WireGuard and both TCP streams.
+        ow = outage(rep_wg, tc - 100000, nxt - 100000) if rep_wg else None
+        if ow:
+            emit(m + "wg_outage", n, ow[1], "ms")
+            emit(m + "wg_lost_pings", n, ow[0], "pings")
+            emit(m + "wg_gap", n, ow[2], "ms")
+        if int(c.get("wg_point", 0)):
+            emit(m + "wg_point", n, (int(c["wg_point"]) - t0) / 1000.0, "ms")
+        for tun, (gl, _, _) in tcp.items():
+            if os.path.exists(os.path.join(raw, "fj-tcp-%s.log" % tun)):
+                emit(m + ("tcp_gap" if tun == "jvpn" else "wg_tcp_gap"), n,
+                     tcp_gap(gl, tc - 100000, nxt - 100000), "ms")
         lo = min(t0, tc) - 5000		# wall ms in the audit vs us of the cut
         sw_c = first(cli, lo, nxt, is_switch)
         sw_s = first(srv, lo, nxt, is_switch)
-        emit(m + "switched", n, sw_c is not None and c.get("switched") == "1", "bool")
+        # A rebinding moves the server's end only: its switch is the one.
+        sw_main = sw_s if cause == "nat" else sw_c
+        emit(m + "switched", n, sw_main is not None and c.get("switched") == "1", "bool")
         same = c.get("csid0") == c.get("csid1") and c.get("ssid0") == c.get("ssid1")
         emit(m + "same_session", n, same, "bool")
         emit(m + "revalidated", n, c.get("revalidated") == "1", "bool")
@@ -277,19 +327,27 @@ def main():
             act = {"192.168.70.1": "u1", "192.168.71.1": "u2"}.get(prev[-1]["remote"].rsplit(":", 1)[0])
             if act:
                 emit(m + "cut_active", n, act == c.get("link"), "bool")
-        nsw = sum(1 for r in cli if lo <= r["_us"] < nxt and is_switch(r))
+        nsw = sum(1 for r in (srv if cause == "nat" else cli) if lo <= r["_us"] < nxt and is_switch(r))
         emit(m + "switches_cli", n, nsw, "switches")
         bad = [("cli", r) for r in cli if lo <= r["_us"] < nxt and anomaly(r)] + \
               [("srv", r) for r in srv if lo <= r["_us"] < nxt and anomaly(r)]
         emit(m + "anomalies", n, len(bad) + (nsw > 1), "records")
         if bad or nsw != 1 or not same:
-            anomalies.append("%s cut %s (u link %s, t=%d): %d switch(es) on the client, session %s"
-                             % (cause, n, c.get("link"), t, nsw, "same" if same else
+            anomalies.append("%s cut %s (u link %s, t=%d): %d switch(es) on the %s, session %s"
+                             % (cause, n, c.get("link"), t, nsw,
+                                "server" if cause == "nat" else "client", "same" if same else
                                 "CHANGED (client %s -> %s, server %s -> %s)" % (
                                     c.get("csid0"), c.get("csid1"), c.get("ssid0"), c.get("ssid1"))))
             for who, r in bad:
                 rr = {x: y for x, y in r.items() if x != "_us"}
                 anomalies.append("  %s +%.0f ms %s" % (who, (r["_us"] - t0) / 1000.0, json.dumps(rr)))
+    # Connection errors (a reset, a timeout) and orderly ends of the streams.
+    for tun, (_, errs, ended) in tcp.items():
+        if os.path.exists(os.path.join(raw, "fj-tcp-%s.log" % tun)):
+            emit("tcp_errors_" + tun, 1, len(errs), "errors")
+            emit("tcp_ended_" + tun, 1, ended, "bool")
+            for us, text in errs:
+                anomalies.append("tcp %s: error at %d: %s" % (tun, us, text))
     with open(os.path.join(raw, "fj-anomalies.txt"), "w") as f:
         f.write("\n".join(anomalies) + ("\n" if anomalies else ""))
     print("\n".join(out))

@@ -63,9 +63,12 @@ fi
 : "${BENCH_OUT:=${JVPN_RESULTS:-$TEST_TMP}/bench}"
 read -r -a CANDIDATES <<< "${BENCH_CANDIDATES:-veth wg jvpn}"
 # The failover with jvpnd: cuts per cause, the causes.
-: "${BENCH_FJ_CAUSES:=down netem nft}"
+: "${BENCH_FJ_CAUSES:=down netem nft nat}"
+# The TCP stream through each tunnel during those cuts (kbit/s).
+: "${BENCH_FJ_TCP_KBIT:=2000}"
 NLBULK=${NLBULK:-$JVPN_REPO/build/bench/nlbulk}
 FSWITCH=${FSWITCH:-$JVPN_REPO/build/bench/fswitch}
+TCPGAP=${TCPGAP:-$JVPN_REPO/build/bench/tcpgap}
 WG_PORT=51830
 KVER=$(uname -r)
 
@@ -151,7 +154,7 @@ env_info() {
 		echo "jvpn	srcversion $(cat /sys/module/jvpn/srcversion 2>/dev/null)"
 		echo "perf	$(perf --version 2>/dev/null)"
 		echo "smoke	${SMOKE:-0}"
-		echo "params	secs=$BENCH_SECS reps=$BENCH_REPS pings=$BENCH_PINGS udp_small=$BENCH_UDP_SMALL udp_large=$BENCH_UDP_LARGE perf_secs=$BENCH_PERF_SECS cuts=$BENCH_CUTS wg_cuts=$BENCH_WG_CUTS fj_cuts=$BENCH_FJ_CUTS fj_causes=${BENCH_FJ_CAUSES// /,} scale=$BENCH_SCALE scale_reps=$BENCH_SCALE_REPS"
+		echo "params	secs=$BENCH_SECS reps=$BENCH_REPS pings=$BENCH_PINGS udp_small=$BENCH_UDP_SMALL udp_large=$BENCH_UDP_LARGE perf_secs=$BENCH_PERF_SECS cuts=$BENCH_CUTS wg_cuts=$BENCH_WG_CUTS fj_cuts=$BENCH_FJ_CUTS fj_causes=${BENCH_FJ_CAUSES// /,} fj_tcp_kbit=$BENCH_FJ_TCP_KBIT scale=$BENCH_SCALE scale_reps=$BENCH_SCALE_REPS"
 		echo "mtu	jvpn0 $(cat /sys/class/net/jvpn0/mtu 2>/dev/null || ip -n a -o link show jvpn0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), wg0 $(ip -n a -o link show wg0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p'), u1 $(ip -n a -o link show u1 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
 	} > "$f"
 }
@@ -693,20 +696,28 @@ section_failover() {
 # audit logs (all kept in raw/fj-*).
 # Each cut takes the active path away; the cut is undone once the client
 # has switched, and the next cut waits until both sessions are ATTACHED
-# and the restored path has answered two probes (validated again).
+# and the restored path has answered two probes (validated again).  A NAT
+# rebinding (cause nat) changes the client's source port on the active
+# path instead: the server must move the session to the new source.
+#
+# WireGuard rides the same links at the same time (wgs in fs, wgc in fc,
+# UDP 51830/51831), on the same link as jvpn's active path: every cut hits
+# both.  WireGuard has one endpoint and no failure signal, so for a cut a
+# script re-points the client's endpoint at the other link at once (its
+# "roaming with a second endpoint", with no detection time at all); a NAT
+# rebinding it follows by itself.  Each tunnel carries a 10 ms ping and a
+# paced TCP stream (tests/bench/tcpgap.c) whose receiver logs every pause.
 JVPND=${JVPND:-$JVPN_REPO/build/jvpnd}
 FJ_SRV=(- 192.168.70.1 192.168.71.1)
+FJ_CLI=(- 192.168.70.2 192.168.71.2)
+FJ_WG_PORT_S=51830 FJ_WG_PORT_C=51831
+FJ_WG_LINK=1 FJ_NAT_PORT=40000
 FJ_INNER=10.70.0.1
-# TransportLossTtlMs, ProbeIntervalMs and MaxRecoveryWindowMs as in
-# 70-jump.sh; SwitchCooldownMs is the default (the loop waits it out before
-# each cut); MaxSwitchesPerMinute the most allowed (a cut every few seconds
-# is up to ~20 switches a minute, and the limit must not decide anything
-# here); the rest are the defaults (MaxProbes 10, ValidatedPathTtlMs 2000).
+# jvpnd's default policy but for MaxSwitchesPerMinute: the most allowed (a
+# cut every few seconds is up to ~20 switches a minute, and the limit must
+# not decide anything here; the default, 6, would rightly refuse).
+# SwitchCooldownMs is the default: the loop waits it out before each cut.
 FJ_POLICY='[Policy]
-TransportLossTtlMs   = 200
-ProbeIntervalMs      = 100
-MaxRecoveryWindowMs  = 5000
-SwitchCooldownMs     = 1000
 MaxSwitchesPerMinute = 60'
 FJ_COOLDOWN_MS=1000
 FJ_PID_jsrv='' FJ_PID_jcli=''
@@ -718,6 +729,72 @@ FJ_LOGS=$TEST_TMP/fj
 mkdir -p "$FJ_LOGS"
 
 fj_save() { cp "$FJ_LOGS"/fj-* "$BENCH_OUT/raw/" 2> /dev/null; }
+
+# fj_wg_setup: WireGuard between fs (wgs, 10.71.0.1) and fc (wgc,
+# 10.71.0.2, endpoint on u1); the server learns the client's endpoint.
+fj_wg_setup() {
+	local ks=$TEST_TMP/fj-wg.s.key kc=$TEST_TMP/fj-wg.c.key
+	modprobe wireguard || return 1
+	(umask 077 && wg genkey > "$ks" && wg genkey > "$kc") || return 1
+	FJ_WG_PUB_S=$(wg pubkey < "$ks") && FJ_WG_PUB_C=$(wg pubkey < "$kc") || return 1
+	ip -n fs link add wgs type wireguard &&
+		n fs wg set wgs listen-port $FJ_WG_PORT_S private-key "$ks" \
+			peer "$FJ_WG_PUB_C" allowed-ips 10.71.0.2/32 &&
+		ip -n fs addr add 10.71.0.1/24 dev wgs && ip -n fs link set wgs up &&
+		ip -n fc link add wgc type wireguard &&
+		n fc wg set wgc listen-port $FJ_WG_PORT_C private-key "$kc" \
+			peer "$FJ_WG_PUB_S" endpoint "${FJ_SRV[1]}:$FJ_WG_PORT_S" \
+			allowed-ips 10.71.0.1/32 &&
+		ip -n fc addr add 10.71.0.2/24 dev wgc && ip -n fc link set wgc up
+}
+
+# fj_wg_point N: the WireGuard client's endpoint on link uN (the script);
+# WG_POINT_US: when the command had returned.
+fj_wg_point() {
+	n fc wg set wgc peer "$FJ_WG_PUB_S" endpoint "${FJ_SRV[$1]}:$FJ_WG_PORT_S"
+	WG_POINT_US=$(now_us)
+	FJ_WG_LINK=$1
+}
+
+# fj_tcp_start SECONDS: a paced TCP stream through each tunnel, fc -> fs.
+FJ_TCP_RECV_PIDS=() FJ_TCP_SEND_PIDS=()
+fj_tcp_start() {
+	local tun addr port
+	for tun in jvpn:10.70.0.1:5301 wg:10.71.0.1:5302; do
+		IFS=: read -r tun addr port <<< "$tun"
+		ip netns exec fs "$TCPGAP" recv "$addr" "$port" > "$FJ_LOGS/fj-tcp-$tun.log" 2>&1 &
+		FJ_TCP_RECV_PIDS+=($!)
+		wait_for -t 10 grep -q ready "$FJ_LOGS/fj-tcp-$tun.log" || return 1
+		ip netns exec fc "$TCPGAP" send "$addr" "$port" "$BENCH_FJ_TCP_KBIT" "$1" \
+			> "$FJ_LOGS/fj-tcp-$tun-send.log" 2>&1 &
+		FJ_TCP_SEND_PIDS+=($!)
+	done
+	logcmd failover_jvpnd_tcp "ip netns exec fs tcpgap recv 10.70.0.1 5301 & ip netns exec fc tcpgap send 10.70.0.1 5301 $BENCH_FJ_TCP_KBIT $1   (WireGuard: 10.71.0.1 5302)"
+}
+
+# fj_nat N PORT: a NAT rebinding on link uN: from now on the client's UDP
+# from jvpn's and WireGuard's ports leaves uN with source port PORT, and
+# only datagrams to PORT come back in (the old port is gone, as when a NAT
+# gateway rebinds).  Stateless port rewriting in one nftables transaction,
+# so it takes effect at one instant, seen by the nft monitor; conntrack
+# plays no part.  N=0: no NAT any more.
+fj_nat() {
+	{
+		echo 'table inet jnat'
+		echo 'delete table inet jnat'
+		[ "$1" -eq 0 ] || printf '%s\n' 'table inet jnat {' \
+			'	chain out {' \
+			'		type filter hook postrouting priority 100; policy accept;' \
+			"		oifname \"u$1\" udp sport { 51821, $FJ_WG_PORT_C } udp sport set $2" \
+			'	}' \
+			'	chain in {' \
+			'		type filter hook prerouting priority -300; policy accept;' \
+			"		iifname \"u$1\" udp sport 51820 udp dport $2 udp dport set 51821" \
+			"		iifname \"u$1\" udp sport $FJ_WG_PORT_S udp dport $2 udp dport set $FJ_WG_PORT_C" \
+			'	}' '}'
+	} > "$TEST_TMP/jnat.nft"
+	ip netns exec fc nft -f "$TEST_TMP/jnat.nft"
+}
 
 fj_start() {
 	# fj_start NS DEV: jvpnd in NS, audit log fj-DEV.audit.
@@ -751,6 +828,7 @@ fj_setup() {
 	ip netns exec fc nft -f "$TEST_TMP/jbench.nft" || { diag "nft: counters refused"; return 1; }
 	logcmd failover_jvpnd_start ip netns exec fc jvpnd -c jcli.conf --foreground --audit fj-jcli.audit
 	fj_start fs jsrv && fj_start fc jcli || return 1
+	fj_wg_setup || { diag "failover_jvpnd: WireGuard setup failed"; return 1; }
 	fj_monitors
 	# The 10 ms ping runs from the start: an idle session does not stay
 	# ATTACHED (see the report), so traffic must flow before the handshake
@@ -758,6 +836,8 @@ fj_setup() {
 	logcmd failover_jvpnd_ping ip netns exec fc ping -D -n -i 0.01 10.70.0.1
 	ip netns exec fc ping -D -n -i 0.01 -W 1 -w "$1" "$FJ_INNER" > "$FJ_LOGS/fj-ping.txt" 2>&1 &
 	FJ_PING_PID=$!
+	ip netns exec fc ping -D -n -i 0.01 -W 1 -w "$1" 10.71.0.1 > "$FJ_LOGS/fj-wg-ping.txt" 2>&1 &
+	FJ_WG_PING_PID=$!
 	wait_for -t 60 grep -q 'bytes from' "$FJ_LOGS/fj-ping.txt"
 }
 
@@ -888,11 +968,13 @@ fj_alive() { kill -0 "$FJ_PID_jsrv" 2> /dev/null && kill -0 "$FJ_PID_jcli" 2> /d
 section_failover_jvpnd() {
 	local logs=$BENCH_OUT/raw i p t0 t tc sw tsw base rest reval rv_ms
 	local csid ssid last_sw=0 ncuts=0 stop='' line metric rep val unit cause dev ready=1
+	local swlog wg_t secs pid
 	local -a causes
 	read -r -a causes <<< "$BENCH_FJ_CAUSES"
 	modprobe sch_netem 2> /dev/null
+	secs=$((BENCH_FJ_CUTS * ${#causes[@]} * 30 + 120))
 	: > "$logs/fj-cuts.log"
-	if ! fj_setup $((BENCH_FJ_CUTS * ${#causes[@]} * 30 + 120)) > "$TEST_TMP/fj-setup.log" 2>&1; then
+	if ! fj_setup "$secs" > "$TEST_TMP/fj-setup.log" 2>&1; then
 		not_ok "failover_jvpnd: setup (two jvpnd, handshake)" "$(tail -n 20 "$TEST_TMP/fj-setup.log")"
 		fj_save
 		return 1
@@ -901,13 +983,22 @@ section_failover_jvpnd() {
 	fj_ready 30 || { not_ok "failover_jvpnd: sessions not ATTACHED after the handshake"; fj_save; return 1; }
 	fj_wait_probes $((3 - FJ_ACTIVE)) 0 20 ||
 		diag "failover_jvpnd: no probe replies on the standby path before the first cut"
+	wait_for -t 30 grep -q 'bytes from' "$FJ_LOGS/fj-wg-ping.txt" ||
+		diag "failover_jvpnd: no ping reply through WireGuard"
+	fj_tcp_start "$secs" || diag "failover_jvpnd: TCP streams not started"
 	diag "failover_jvpnd: client session $FJ_CSID on u$FJ_ACTIVE, server session $FJ_SSID; ${causes[*]}, $BENCH_FJ_CUTS cuts each"
 	for cause in "${causes[@]}"; do
 		case $cause in
 		down) logcmd failover_jvpnd_cut_down "ip -n fc link set uN down & ip -n fs link set uN down & wait   (undone: ... up)" ;;
 		netem) logcmd failover_jvpnd_cut_netem "tc -n fc qdisc add dev uN root netem loss 100% & tc -n fs qdisc add dev uN root netem loss 100% & wait   (undone: tc qdisc del dev uN root)" ;;
 		nft) logcmd failover_jvpnd_cut_nft "ip netns exec fc nft -f - <<< 'table inet jcut { chain in { type filter hook input priority -50; iifname \"uN\" drop; } chain out { type filter hook output priority -50; oifname \"uN\" drop; } }'   (undone: nft delete table inet jcut)" ;;
+		nat) logcmd failover_jvpnd_cut_nat "ip netns exec fc nft -f - <<< 'table inet jnat { chain out { type filter hook postrouting priority 100; oifname \"uN\" udp sport { 51821, 51831 } udp sport set PORT; } chain in { type filter hook prerouting priority -300; iifname \"uN\" udp sport 51820 udp dport PORT udp dport set 51821; iifname \"uN\" udp sport 51830 udp dport PORT udp dport set 51831; } }'   (PORT 40001, 40002, ... one per cut; the table replaced in one transaction)" ;;
 		esac
+		logcmd failover_jvpnd_wg_point "ip netns exec fc wg set wgc peer <server key> endpoint <server address on the other link>:51830   (right after each cut but nat)"
+		# Whose audit log shows the switch: a rebinding moves only the
+		# server's end.
+		swlog=$FJ_LOGS/fj-jcli.audit
+		[ "$cause" != nat ] || swlog=$FJ_LOGS/fj-jsrv.audit
 		for ((i = 1; i <= BENCH_FJ_CUTS; i++)); do
 			if [ "$ready" -eq 0 ] && ! fj_ready 20; then
 				if ! fj_alive; then
@@ -928,7 +1019,7 @@ section_failover_jvpnd() {
 				sleep 0.05
 				t0=$(now_us)
 			done
-			sw=$(fj_count "$FJ_LOGS/fj-jcli.audit" TransportSwitch)
+			sw=$(fj_count "$swlog" TransportSwitch)
 			# The active path again, just before the cut: a false alarm (a
 			# stall of the guest longer than TransportLossTtlMs) can have
 			# moved the session meanwhile.
@@ -938,14 +1029,28 @@ section_failover_jvpnd() {
 				"${FJ_SRV[2]}":*) p=2 ;;
 				esac
 			fi
-			fj_cut "$cause" cut "$p"
+			# WireGuard on the same link, so that the cut hits both.
+			if [ "$FJ_WG_LINK" != "$p" ]; then
+				fj_wg_point "$p"
+				sleep 0.5
+			fi
+			if [ "$cause" = nat ]; then
+				FJ_NAT_PORT=$((FJ_NAT_PORT + 1))
+				CUT0_US=$(now_us)
+				fj_nat "$p" "$FJ_NAT_PORT"
+				CUT_US=$(now_us) wg_t=0
+			else
+				fj_cut "$cause" cut "$p"
+				fj_wg_point $((3 - p))
+				wg_t=$WG_POINT_US
+			fi
 			t=$CUT_US tc=$CUT0_US
 			ncuts=$((ncuts + 1))
 			# Until the client has committed a switch (at most 10 s: twice
 			# MaxRecoveryWindowMs), then traffic on the new path for a moment.
 			tsw=0
 			while [ "$(now_us)" -lt $((t + 10000000)) ]; do
-				if [ "$(fj_count "$FJ_LOGS/fj-jcli.audit" TransportSwitch)" -gt "$sw" ]; then
+				if [ "$(fj_count "$swlog" TransportSwitch)" -gt "$sw" ]; then
 					tsw=$(now_us)
 					last_sw=$tsw
 					break
@@ -953,25 +1058,42 @@ section_failover_jvpnd() {
 				sleep 0.05
 			done
 			sleep 0.3
-			base=$(fj_replies "$p")
-			fj_cut "$cause" restore "$p"
-			rest=$(now_us)
-			# The restored path (now the standby) validated by two answered
-			# probes, and both sessions ATTACHED: the next cut can come.
-			reval=0
-			fj_wait_probes "$p" "$base" 10 && reval=1
+			reval=1 rest=$(now_us)
+			if [ "$cause" != nat ]; then
+				base=$(fj_replies "$p")
+				fj_cut "$cause" restore "$p"
+				rest=$(now_us)
+				# The restored path (now the standby) validated by two
+				# answered probes, and both sessions ATTACHED: the next cut
+				# can come.
+				reval=0
+				fj_wait_probes "$p" "$base" 10 && reval=1
+			fi
 			rv_ms=$((($(now_us) - rest) / 1000))
 			fj_ready 20 && ready=1
-			line="t=$t t_cmd=$tc cause=$cause i=$i link=u$p switched=$((tsw > 0)) restore=$rest"
+			line="t=$t t_cmd=$tc cause=$cause i=$i link=u$p switched=$((tsw > 0)) restore=$rest wg_point=$wg_t"
 			line+=" revalidated=$reval reval_ms=$rv_ms csid0=$csid ssid0=$ssid"
 			line+=" ssid1=$FJ_SSID csid1=$FJ_CSID ready1=$ready state1=${FJ_STATE:-none} path1=${FJ_PATH:-none}"
 			echo "$line" >> "$logs/fj-cuts.log"
 			[ "$tsw" -gt 0 ] || diag "failover_jvpnd: $cause cut $i of u$p: no switch within 10 s"
 		done
+		# No NAT for what follows (the server follows the source back).
+		if [ "$cause" = nat ]; then
+			fj_nat 0 0
+			sleep 1
+			fj_ready 20 || ready=0
+		fi
 		[ -z "$stop" ] || break
 	done
-	kill -INT "$FJ_PING_PID" 2> /dev/null
-	wait "$FJ_PING_PID" 2> /dev/null
+	kill -INT "$FJ_PING_PID" "$FJ_WG_PING_PID" 2> /dev/null
+	wait "$FJ_PING_PID" "$FJ_WG_PING_PID" 2> /dev/null
+	# The senders stop (an orderly close: "end" in the receivers' logs).
+	kill "${FJ_TCP_SEND_PIDS[@]}" 2> /dev/null
+	wait "${FJ_TCP_SEND_PIDS[@]}" 2> /dev/null
+	for pid in "${FJ_TCP_RECV_PIDS[@]}"; do
+		wait_for -t 5 sh -c "! kill -0 $pid 2> /dev/null" || kill "$pid" 2> /dev/null
+	done
+	wait "${FJ_TCP_RECV_PIDS[@]}" 2> /dev/null
 	echo "end=$(now_us)" >> "$logs/fj-cuts.log"
 	kill "${FJ_MON_PIDS[@]}" 2> /dev/null
 	fj_save

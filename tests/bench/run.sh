@@ -10,7 +10,8 @@
 # Knobs (environment, passed into the guest): JVPN_BENCH_REPS (3),
 # JVPN_BENCH_SECS (3), JVPN_BENCH_PINGS (200), JVPN_BENCH_CUTS (20),
 # JVPN_BENCH_WG_CUTS (10), JVPN_BENCH_FJ_CUTS (20: cuts per cause of the
-# failover with jvpnd), JVPN_BENCH_FJ_CAUSES ("down netem nft"),
+# failover with jvpnd), JVPN_BENCH_FJ_CAUSES ("down netem nft nat"),
+# JVPN_BENCH_FJ_TCP_KBIT (2000: the TCP streams during those cuts),
 # JVPN_BENCH_SCALE ("1 1000 10000 100000"), JVPN_BENCH_SCALE_REPS (3),
 # JVPN_BENCH_PERF_SECS (4); on the host: JVPN_BENCH_WAIT_QUIET (300: seconds
 # to wait for the host's load to drop), BENCH_MEM (guest MB, 4096),
@@ -38,7 +39,7 @@ done
 # The bulk session installer and the failover controller: plain C files
 # against the uapi header.
 mkdir -p build/bench
-for t in nlbulk fswitch; do
+for t in nlbulk fswitch tcpgap; do
 	cc -O2 -Wall -Wextra -Iinclude/uapi -o "build/bench/$t" "tests/bench/$t.c" || exit 1
 done
 

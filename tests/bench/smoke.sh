@@ -21,7 +21,7 @@ for f in jvpn.ko build/jvpnctl build/jvpnd; do
 		exit 1
 	fi
 done
-for t in nlbulk fswitch; do
+for t in nlbulk fswitch tcpgap; do
 	if ! cc -O2 -Wall -Wextra -Iinclude/uapi -o "build/bench/$t" "tests/bench/$t.c" 2> "$out/cc.log"; then
 		echo "not ok - build tests/bench/$t.c"
 		sed 's/^/# /' "$out/cc.log"

@@ -52,6 +52,14 @@ diag "client session $CSID active path $AP0; server session $SSID"
 diag "$(jc cli sessions jcli)"
 # Let the standby path be probed (validated) before the cut.
 sleep 1.5
+# jvpnctl paths: the client's view of both paths, and why it would (not)
+# move to the standby.
+paths=$(jc cli -j paths jcli)
+diag "client paths: $(jq -c '[.[] | {path_id, active, use, srtt_ms, loss_permille}]' <<< "$paths")"
+check "paths: two paths, one active" test "$(jq '[.[] | select(.active)] | length' <<< "$paths"),$(jq length <<< "$paths")" = 1,2
+check "paths: the standby is usable (probed, answered)" \
+	jq -e '[.[] | select(.active | not) | .use] == ["validated"] or [.[] | select(.active | not) | .use] == ["measured"]' <<< "$paths"
+check "paths: the active one is marked so" jq -e '[.[] | select(.active) | .use] == ["active"]' <<< "$paths"
 
 n srv iperf3 -s -1 -p 5201 > "$TEST_TMP/iperf-server.log" 2>&1 &
 wait_listen srv 5201 > /dev/null
@@ -84,6 +92,9 @@ check "server session ATTACHED after the jump" wait_for -t 5 jd_state_is srv jsr
 diag "$(jc cli sessions jcli)"
 diag "$(jc srv sessions jsrv)"
 check "ping after the jump" n cli ping -c 3 -i 0.2 -W 2 10.70.0.1
+# The cut path (still down) is now the standby: unanswered probes pile up.
+check "paths: the cut path is not usable while down" wait_for -t 10 bash -c \
+	"ip netns exec cli $JVPNCTL -j paths jcli | jq -e '[.[] | select(.active | not) | .use] | .[0] as \$u | [\"given_up\", \"below_floor\", \"unmeasured\"] | index(\$u) != null'"
 
 tl=$(jc cli -j timeline jcli "$CSID")
 diag "client timeline: $(jq -r '[.[] | (.type + ":" + (.action // "") + (if .from then " " + .from + ">" + .to else "" end))] | join(", ")' <<< "$tl")"

@@ -15,6 +15,7 @@
 
 #include "tap.h"
 #include "../../daemon/audit.h"
+#include "audit_ref.h"
 
 static const struct audit_clock clk0 = { 5000, 1700000000123LL };
 
@@ -810,6 +811,268 @@ static void test_init_limits(void)
 	       "names");
 }
 
+/* ---------------------------------------------------------------------- */
+/* The writer against the snprintf-based formatter it replaced            */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rnd_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Edge values more often than uniform ones. */
+static uint64_t rnd_u64(void)
+{
+	static const uint64_t edge[] = { 0, 1, 9, 10, 99, 100, 4294967295ULL,
+		4294967296ULL, 9999999999999999999ULL, 10000000000000000000ULL,
+		UINT64_MAX - 1, UINT64_MAX };
+
+	switch (rnd() % 4) {
+	case 0:
+		return edge[rnd() % (sizeof(edge) / sizeof(edge[0]))];
+	case 1:
+		return rnd() % 1000;
+	default:
+		return rnd() >> (rnd() % 64);
+	}
+}
+
+static int64_t rnd_wall(void)
+{
+	static const int64_t edge[] = { 0, -1, 999, 1000, -1000, -1001,
+		1700000000123LL, 253402300799999LL, 253402300800000LL,
+		-62167219200000LL, -62167219200001LL, -62135596800000LL,
+		951782400000LL, 4107542400000LL, INT64_MIN, INT64_MAX,
+		INT64_MIN + 1, INT64_MAX - 1 };
+
+	switch (rnd() % 4) {
+	case 0:
+		return edge[rnd() % (sizeof(edge) / sizeof(edge[0]))];
+	case 1:		/* years 0..9999 and a little around */
+		return (int64_t)(rnd() % 320000000000000ULL) - 64000000000000LL;
+	case 2:
+		return (int64_t)rnd();
+	default:
+		return 1700000000000LL + (int64_t)(rnd() % 100000000000ULL);
+	}
+}
+
+/* Bytes that exercise every escaping path, sometimes a lot of them. */
+static void rnd_string(char *s, size_t max)
+{
+	static const char *const piece[] = { "a", "Z", "\"", "\\", "\n", "\r",
+		"\t", "\b", "\f", "\x01", "\x1f", "\x7f", " ", "/", "\xc3\xa9",
+		"\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc0\xaf", "\xed\xa0\x80",
+		"\xf4\x90\x80\x80", "\xe0\x80\x80", "\xff", "\x80", "\xc3",
+		"\xe2\x82", "\xf0\x9f\x98", "{}", "null" };
+	size_t n = 0, len, want = rnd() % 3 ? rnd() % 40 : rnd() % (max - 1);
+
+	while (n < want) {
+		const char *p = rnd() % 4 ? "x" : piece[rnd() % (sizeof(piece) /
+						       sizeof(piece[0]))];
+
+		len = strlen(p);
+		if (n + len >= max)
+			break;
+		memcpy(s + n, p, len);
+		n += len;
+	}
+	s[n] = '\0';
+}
+
+static const char *rnd_key(char *buf)
+{
+	static const char *const keys[] = { "error", "remote", "k", "a_1",
+		"seq", "wall", "lost", "truncated", "session", "Bad", "bad-key",
+		"", "dwell_ms", "version2", "x",
+		"abcdefghijklmnopqrstuvwxyz012345",	/* 32: allowed */
+		"abcdefghijklmnopqrstuvwxyz0123456",	/* 33: not */
+		NULL };
+
+	if (rnd() % 8)
+		return keys[rnd() % (sizeof(keys) / sizeof(keys[0]))];
+	buf[0] = (char)('a' + rnd() % 26);
+	buf[1] = "_09az.\xc3"[rnd() % 7];
+	buf[2] = '\0';
+	return buf;
+}
+
+struct rnd_rec {
+	struct audit_record r;
+	struct audit_clock clk;
+	struct audit_kv kv[AUDIT_MAX_EXTRA + 2];
+	char str[AUDIT_MAX_EXTRA + 2][1200];
+	char key[AUDIT_MAX_EXTRA + 2][4];
+};
+
+static void rnd_record(struct rnd_rec *x)
+{
+	unsigned int i;
+
+	memset(&x->r, 0, sizeof(x->r));
+	x->r.type = (enum audit_type)(rnd() % (AUDIT_TYPE_COUNT + 1));
+	x->r.action = (enum audit_action)(rnd() % (AUDIT_ACTION_COUNT + 1));
+	x->r.session_id = rnd() % 4 ? (uint32_t)rnd() : rnd() % 2 ? 0 : 0xf;
+	x->r.fields = (unsigned int)(rnd() % 64);
+	x->r.from = (enum fsm_state)(rnd() % (FSM_STATE_COUNT + 1));
+	x->r.to = (enum fsm_state)(rnd() % (FSM_STATE_COUNT + 1));
+	x->r.event = (enum fsm_event)(rnd() % (FSM_EVENT_COUNT + 1));
+	x->r.reason = (enum fsm_reason)(rnd() % (FSM_REASON_COUNT + 1));
+	x->r.path_old = rnd() % 3 ? (uint32_t)rnd_u64() : 0;
+	x->r.path_new = rnd() % 3 ? (uint32_t)rnd() : 0;
+	x->r.version = rnd_u64();
+	x->r.dwell_ms = rnd_u64();
+	x->clk.mono_ms = rnd_u64();
+	x->clk.wall_ms = rnd_wall();
+	x->r.n_extra = (unsigned int)(rnd() % (AUDIT_MAX_EXTRA + 3));
+	x->r.extra = rnd() % 8 ? x->kv : NULL;
+	for (i = 0; i < x->r.n_extra; i++) {
+		struct audit_kv *kv = &x->kv[i];
+
+		kv->key = rnd_key(x->key[i]);
+		kv->type = (enum audit_kv_type)(rnd() % 5);
+		switch (kv->type) {
+		case AUDIT_KV_STR:
+			rnd_string(x->str[i], sizeof(x->str[i]));
+			kv->s = rnd() % 10 ? x->str[i] : NULL;
+			break;
+		case AUDIT_KV_U64:
+			kv->u = rnd_u64();
+			break;
+		case AUDIT_KV_S64:
+			kv->i = (int64_t)rnd_u64();
+			break;
+		default:
+			kv->b = rnd() % 2;
+		}
+	}
+}
+
+static void test_writer_matches_reference(void)
+{
+	static struct rnd_rec x;
+	char want[AUDIT_LINE_MAX], got[AUDIT_LINE_MAX + 8], w1[40], w2[40];
+	struct audit a;
+	int fds[2], i, wl, bad = 0, truncated = 0, lens = 0, walls = 0;
+	int tl_bad = 0, j;
+	ssize_t n;
+
+	make_pipe(fds);
+	init_audit(&a, 1 << 16, 0, fds[1]);
+	for (i = 0; i < 20000; i++) {
+		uint64_t lost = rnd() % 4 ? 0 : rnd_u64();
+
+		rnd_record(&x);
+		/* The lost count the next admitted record carries. */
+		a.lost_pending = lost;
+		wl = ref_emit_line(want, sizeof(want), audit_next_seq(&a), lost,
+				   &x.r, &x.clk);
+		if (audit_emit(&a, &x.r, &x.clk) || audit_flush(&a) != wl) {
+			bad++;
+			continue;
+		}
+		n = read(fds[0], got, sizeof(got));
+		truncated += strstr(want, "\"truncated\":true") != NULL;
+		if (n != wl || memcmp(got, want, (size_t)wl)) {
+			if (!bad++)
+				fprintf(stderr, "# want %.*s# got  %.*s", wl,
+					want, (int)n, got);
+		}
+	}
+	/* Every length across the AUDIT_LINE_MAX boundary, one byte apart. */
+	for (i = 0; i < 400; i++) {
+		struct audit_kv kv = { .key = "blob", .type = AUDIT_KV_STR,
+				       .s = x.str[0] };
+		struct audit_record r = { .type = AUDIT_T_EVENT,
+					  .session_id = 7, .extra = &kv,
+					  .n_extra = 1 };
+
+		memset(x.str[0], i % 2 ? 'x' : '\\', 1100);
+		x.str[0][i % 2 ? 700 + i : 350 + i / 2] = '\0';
+		wl = ref_emit_line(want, sizeof(want), audit_next_seq(&a), 0,
+				   &r, &clk0);
+		if (audit_emit(&a, &r, &clk0) || audit_flush(&a) != wl ||
+		    read(fds[0], got, sizeof(got)) != wl ||
+		    memcmp(got, want, (size_t)wl))
+			bad++;
+		lens += wl == AUDIT_LINE_MAX - 1;
+	}
+	TAP_EQ_INT(bad, 0, "20000 random records: byte-identical lines");
+	tap_ok(lens >= 1, "a line of exactly AUDIT_LINE_MAX - 1 bytes (%d)", lens);
+	lens = 0;
+	tap_ok(truncated > 50, "truncation boundary exercised (%d)", truncated);
+	audit_destroy(&a);
+	close(fds[0]);
+	close(fds[1]);
+
+	/* Timeline entries: the same line, and the same -ENOSPC boundary. */
+	for (i = 0; i < 3000; i++) {
+		struct audit_tl_entry e;
+		struct ref_line_opts o = { .seq = rnd() % 4 ? rnd_u64() : 0 };
+		struct ref_jbuf b;
+		int len = (int)(rnd() % 400), r1, r2;
+
+		rnd_record(&x);
+		e = (struct audit_tl_entry){
+			.seq = o.seq, .mono_ms = x.clk.mono_ms,
+			.wall_ms = x.clk.wall_ms, .version = x.r.version,
+			.dwell_ms = x.r.dwell_ms, .session_id = x.r.session_id,
+			.path_old = x.r.path_old, .path_new = x.r.path_new,
+			.type = (uint8_t)x.r.type, .action = (uint8_t)x.r.action,
+			.fields = (uint8_t)x.r.fields, .from = (uint8_t)x.r.from,
+			.to = (uint8_t)x.r.to, .event = (uint8_t)x.r.event,
+			.reason = (uint8_t)x.r.reason };
+		x.r.extra = NULL;
+		x.r.n_extra = 0;
+		b = (struct ref_jbuf){ .p = want, .cap = (size_t)len };
+		r1 = -ENOSPC;
+		if (len) {
+			ref_format_line(&b, &o, &x.r, &x.clk);
+			if (!b.overflow) {
+				b.len--;
+				want[b.len] = '\0';
+				r1 = (int)b.len;
+			}
+		}
+		r2 = audit_format_tl_entry(&e, got, (size_t)len);
+		lens += r1 > 0;
+		if (r1 != r2 || (r1 > 0 && memcmp(want, got, (size_t)r1 + 1)))
+			tl_bad++;
+	}
+	TAP_EQ_INT(tl_bad, 0, "timeline entries: same JSON, same -ENOSPC");
+	tap_ok(lens > 100 && lens < 2900, "both outcomes exercised (%d)", lens);
+
+	for (i = 0; i < 200000; i++) {
+		int64_t v = rnd_wall();
+		size_t len = rnd() % 4 ? sizeof(w1) : rnd() % 30;
+		int r1 = ref_audit_format_wall(v, w1, len);
+		int r2 = audit_format_wall(v, w2, len);
+
+		if (r1 != r2 || (r1 > 0 && strcmp(w1, w2)))
+			walls++;
+	}
+	for (j = -3; j <= 3; j++) {	/* both ends of years 0..9999 */
+		int64_t edge[] = { -62167219200000LL, 253402300800000LL };
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			int64_t v = edge[k] + j;
+
+			if (ref_audit_format_wall(v, w1, sizeof(w1)) !=
+			    audit_format_wall(v, w2, sizeof(w2)) ||
+			    strcmp(w1, w2))
+				walls++;
+		}
+	}
+	TAP_EQ_INT(walls, 0, "wall: same text and errors as gmtime_r");
+}
+
 int main(void)
 {
 	test_wall();
@@ -822,5 +1085,6 @@ int main(void)
 	test_truncation();
 	test_timeline();
 	test_init_limits();
+	test_writer_matches_reference();
 	return tap_done();
 }

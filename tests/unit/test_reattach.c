@@ -434,6 +434,50 @@ static void test_probe_revival(void)
 	teardown();
 }
 
+/*
+ * A new standby (or one roam_link_up() reset) whose first probe went out
+ * before the peer's end was up: that loss says nothing about the path.
+ * Its first answer starts the loss window, so the path is a candidate at
+ * once; a probe still in flight then is kept and its answer counts.
+ */
+static void test_probe_first_answer(void)
+{
+	struct ra_output lost, po, inflight, ro, ro2;
+	struct path_quality q;
+	uint32_t idx;
+
+	setup(NULL, 8);
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, 1, F.clk.mono_ms, &lost, NULL);
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, 1, F.clk.mono_ms, &po, NULL);
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, 1, F.clk.mono_ms, &inflight, NULL);
+	srv_in(po.msg, po.len, sp(&po.to), &ro);
+	srv_in(inflight.msg, inflight.len, sp(&inflight.to), &ro2);
+	F.clk.mono_ms += 20;
+	TAP_EQ_INT(ra_client_handle_probe_reply(&F.cl, 1, ro.msg, ro.len,
+						F.clk.mono_ms), RA_OK,
+		   "first answer: accepted");
+	ra_client_quality(&F.cl, 1, &q);
+	TAP_EQ_INT(q.loss_permille, 0,
+		   "first answer: the probe before it is not counted lost");
+	TAP_EQ_INT(ra_client_choose(&F.cl, F.clk.mono_ms, &idx), RA_OK,
+		   "first answer: a candidate at once");
+	TAP_EQ_INT(ra_client_handle_probe_reply(&F.cl, 1, ro2.msg, ro2.len,
+						F.clk.mono_ms + 5), RA_OK,
+		   "first answer: the probe in flight is still known");
+	/* Later losses count: the path is measured from here on. */
+	F.clk.mono_ms += F.pol.probe_interval_ms;
+	ra_client_probe(&F.cl, 1, F.clk.mono_ms, &lost, NULL);
+	F.clk.mono_ms += 5000;
+	ra_client_probe(&F.cl, 1, F.clk.mono_ms, &po, NULL);
+	ra_client_quality(&F.cl, 1, &q);
+	TAP_EQ_INT(q.loss_permille, 333,
+		   "after the first answer a lost probe is a loss (1 of 3)");
+	teardown();
+}
+
 static void test_standby_fast_path(void)
 {
 	struct ra_client_result res;
@@ -495,7 +539,8 @@ static void test_refusals(void)
 	TAP_EQ_INT(srv_in(m, sizeof(m), &F.spath[1], &out),
 		   RA_E_UNKNOWN_SESSION, "unknown session refused");
 	tap_ok(ra_server_pending_count(&F.srv) == 0 && F.srv.n_pending == 0 &&
-	       F.srv.free_head == 0, "no pending state allocated for it");
+	       F.srv.free_head == RA_NONE && F.srv.fresh_pending == 0,
+	       "no pending state allocated for it");
 	mk_req(m, SRV_ID, 1, 5, RA_REASON_PATH_LOST);
 	TAP_EQ_INT(srv_in(m, sizeof(m), &F.spath[1], &out), RA_E_VERSION,
 		   "stale/foreign path epoch refused");
@@ -1330,6 +1375,7 @@ int main(void)
 	test_happy_path();
 	test_lost_confirmation_resync();
 	test_probe_revival();
+	test_probe_first_answer();
 	test_standby_fast_path();
 	test_refusals();
 	test_rates();

@@ -20,6 +20,19 @@ static const char *const bad_lines[] = {
 	"session 1 2 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= 1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= initiator ATTACHED 2 extra",
 };
 
+/* The pace of rewrites: 10x the last one's time, within the bounds. */
+static void test_pace(void)
+{
+	TAP_EQ_INT(state_gap_ms(0), STATE_GAP_MIN_MS, "pace: a fast rewrite, the floor");
+	TAP_EQ_INT(state_gap_ms(35), 350, "pace: 10x a 35 ms rewrite");
+	TAP_EQ_INT(state_gap_ms(5000), STATE_GAP_MAX_MS, "pace: a slow one, the ceiling");
+	tap_ok(state_write_now(5000, 0, 100), "pace: the first change is written at once");
+	tap_ok(!state_write_now(5099, 5000, 100),
+	       "pace: a change within the gap waits");
+	tap_ok(state_write_now(5100, 5000, 100),
+	       "pace: a change after a quiet gap is written at once");
+}
+
 int main(void)
 {
 	struct state_record r[3], *back = NULL, p;
@@ -71,5 +84,6 @@ int main(void)
 	free(back);
 	unlink(path);
 	rmdir(dir);
+	test_pace();
 	return tap_done();
 }

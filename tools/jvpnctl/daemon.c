@@ -6,6 +6,7 @@
  * is the daemon's: FSM state, version, peer, role and history.
  *
  *   jvpnctl [-j] sessions [IFNAME|SOCKET]
+ *   jvpnctl [-j] paths [IFNAME|SOCKET]
  *   jvpnctl [-j] timeline IFNAME|SOCKET SESSION_ID
  *   jvpnctl [-j] status [IFNAME|SOCKET]
  *
@@ -147,6 +148,14 @@ static int sessions_run(int argc, char **argv)
 			   true);
 }
 
+static int paths_run(int argc, char **argv)
+{
+	if (argc > 1)
+		usage_error("too many arguments");
+	return run_request(argc ? argv[0] : NULL, "{\"cmd\":\"paths\"}",
+			   true);
+}
+
 static int status_run(int argc, char **argv)
 {
 	if (argc > 1)
@@ -183,6 +192,7 @@ static int timeline_run(int argc, char **argv)
 }
 
 const struct command sessions_command = { NULL, sessions_run, "[IFNAME]" };
+const struct command paths_command = { NULL, paths_run, "[IFNAME]" };
 const struct command timeline_command = {
 	NULL, timeline_run, "IFNAME SESSION_ID"
 };

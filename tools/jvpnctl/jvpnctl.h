@@ -37,6 +37,7 @@ extern const struct command genkey_command;
 extern const struct command pubkey_command;
 /* daemon.c: what jvpnd knows, over its control socket. */
 extern const struct command sessions_command;
+extern const struct command paths_command;
 extern const struct command timeline_command;
 extern const struct command status_command;
 

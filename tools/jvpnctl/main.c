@@ -36,6 +36,7 @@ static const struct object objects[] = {
 	{ "genkey", NULL, &genkey_command, "new X25519 private key" },
 	{ "pubkey", NULL, &pubkey_command, "public key of a private key" },
 	{ "sessions", NULL, &sessions_command, "jvpnd's sessions and states" },
+	{ "paths", NULL, &paths_command, "jvpnd's paths: standby quality, why (not) used" },
 	{ "timeline", NULL, &timeline_command, "a session's history (jvpnd)" },
 	{ "status", NULL, &status_command, "jvpnd's counters" },
 };
