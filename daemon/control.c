@@ -296,6 +296,7 @@ static void status_daemon(struct status_obj *o, const struct jvpnd *d)
 	st_u64(o, "send_errors", st->send_errors);
 	st_u64(o, "kernel_errors", st->kernel_errors);
 	st_u64(o, "state_save_errors", st->state_save_errors);
+	st_u64(o, "paths_evicted", st->paths_evicted);
 	st_u64(o, "state_saves", st->state_saves);
 	st_u64(o, "state_saves_deferred", st->state_saves_deferred);
 	st_u64(o, "timers_refused", st->timers_refused);

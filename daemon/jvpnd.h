@@ -72,6 +72,7 @@ struct jvpnd_stats {
 	uint64_t send_errors;
 	uint64_t kernel_errors;
 	uint64_t state_save_errors;
+	uint64_t paths_evicted;		/* oldest standby dropped for a new one */
 	uint64_t state_saves;		/* state file rewrites */
 	uint64_t state_saves_deferred;	/* changes folded into a later one */
 	uint64_t timers_refused;	/* timer heap full */
@@ -178,6 +179,7 @@ void proto_setup_peer(struct jvpnd *d, struct peer *p);
 const char *proto_hs_err_name(int err);
 
 /* Adds a kernel path (remote via sock) to s; the first becomes active. */
+int sess_evict_path(struct jvpnd *d, struct session *s);
 int sess_add_path(struct jvpnd *d, struct session *s,
 		  const struct sockaddr *remote, struct net_sock *sock);
 

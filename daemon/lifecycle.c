@@ -249,6 +249,37 @@ int sess_add_path(struct jvpnd *d, struct session *s,
 }
 
 /*
+ * Makes room for one more path: removes the oldest path that is not the
+ * active one (kernel first).  A responder learns a path per source its
+ * peer ever came from (every NAT rebinding is one), and those sources die
+ * unannounced: without this the session would reach its path limit and
+ * refuse the next rebinding.  Forgetting a path loses nothing the server
+ * needs: a source that comes back is validated again like any other.
+ */
+int sess_evict_path(struct jvpnd *d, struct session *s)
+{
+	unsigned int i, old = s->n_paths;
+	int ret;
+
+	for (i = 0; i < s->n_paths; i++)
+		if (s->paths[i].id != s->active_path &&
+		    (old == s->n_paths || s->paths[i].id < s->paths[old].id))
+			old = i;
+	if (old == s->n_paths)
+		return -ENOSPC;
+	ret = kernel_path_del(&d->k, s->local_id, s->paths[old].id);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (s->link_path == s->paths[old].id)
+		s->link_path = 0;
+	memmove(&s->paths[old], &s->paths[old + 1],
+		(s->n_paths - old - 1) * sizeof(s->paths[0]));
+	s->n_paths--;
+	d->stats.paths_evicted++;
+	return 0;
+}
+
+/*
  * Initiator: one path per Endpoint on a socket of its family, the one the
  * handshake went through first (so it becomes the active path).
  */

@@ -128,11 +128,15 @@ static int commit_cb(void *ctx, const struct ra_commit *c, uint32_t *path_id)
 	sp = find_path(s, &c->new_path);
 	if (!sp) {
 		/* A new source (NAT rebinding, another uplink): add it. */
+		struct net_sock *sock = net_sock_kid(&d->net,
+						     c->new_path.socket_id);
+
 		ret = to_sockaddr(&c->new_path.remote, &ss);
 		if (!ret)
-			ret = sess_add_path(d, s, (struct sockaddr *)&ss,
-					    net_sock_kid(&d->net,
-							 c->new_path.socket_id));
+			ret = sess_add_path(d, s, (struct sockaddr *)&ss, sock);
+		/* At the session's path limit: the oldest standby goes. */
+		if (ret == -ENOSPC && !sess_evict_path(d, s))
+			ret = sess_add_path(d, s, (struct sockaddr *)&ss, sock);
 		if (ret) {
 			d->stats.kernel_errors++;
 			return ret;

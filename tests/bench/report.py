@@ -741,13 +741,12 @@ def failover_jvpnd_md(res, resdir, genv):
                for m, label, _ in causes]
         if any(k for _, k, _ in noc):
             w("**Cuts whose first reattach attempt found no usable candidate** "
-              "(audit `reattach_not_started`, `no_candidate`): %s. In every such "
-              "cut seen so far the standby had itself been cut shortly before (1-3 s "
-              "between its restoration and the next cut, against ~4 s usually): it "
-              "answers probes again (the loop waits for two), but most likely the "
-              "loss over its last 32 probes is still above `MaxLossPercent`, so it "
-              "is not yet a candidate; the client retries after a backoff and the "
-              "outage grows (the long tail of the outage column)." % ", ".join("%s %d of %d" % x for x in noc if x[1]))
+              "(audit `reattach_not_started`, `no_candidate`): %s. The standby had "
+              "been cut shortly before and was not yet a candidate again: given up "
+              "(MaxProbes unanswered), or its measured loss still above "
+              "`MaxLossPercent`; the client retries after a backoff and the outage "
+              "grows. (`jvpnctl paths` shows a client's view of each path and why "
+              "it is or is not a candidate.)" % ", ".join("%s %d of %d" % x for x in noc if x[1]))
             w("")
         ca = [x for m, _, _ in causes for x in v(m + "_cut_active")]
         if ca and sum(ca) < len(ca):

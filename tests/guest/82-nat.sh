@@ -53,7 +53,9 @@ check "server sees the client's own address ($CADDR)" wait_for -t 10 \
 CSID=$(jd_sess cli jcli .session_id)
 SSID=$(jd_sess srv jsrv .session_id)
 
-for port in 40000 40001; do
+# Five sources in turn, more than the kernel's 4 paths per session: the
+# server must forget the oldest dead ones to follow the next rebinding.
+for port in 40000 40001 40002 40003 40004; do
 	n cli timeout 30 ping -D -n -i 0.01 -c 300 -W 1 10.82.0.1 \
 		> "$TEST_TMP/ping-$port.txt" 2>&1 &
 	ping=$!
@@ -72,6 +74,10 @@ for port in 40000 40001; do
 		jd_audit_has srv "\"kind\":\"TransportSwitch\".*\"remote\":\"$RADDR:$port\""
 	check "port $port: server ATTACHED" wait_for -t 5 jd_state_is srv jsrv ATTACHED
 done
+check "server: oldest paths evicted to make room" \
+	test "$(jc srv -j status jsrv | jq .paths_evicted)" -ge 1
+check "server: at most 4 paths kept" \
+	test "$(jc srv -j paths jsrv | jq length)" -le 4
 check "server audit: unknown source reported" \
 	jd_audit_has srv '"what":"unknown_source"'
 check "client kept its path (the NAT is invisible to it)" \
