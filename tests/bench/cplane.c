@@ -50,7 +50,9 @@
  *   handshake   normal / under_load, in CPU time: responder_us_* (the
  *               server's cost per handshake), initiator_us_mean,
  *               total_us_mean, responder_per_s, full_per_s; and
- *               cookie_reply_ns, mac1_refusal_ns (wall, median batch)
+ *               cookie_reply_ns, mac1_refusal_ns (wall, median batch);
+ *               x25519_scalarmult_us, x25519_base_us, dh_us_per_side (the
+ *               raw Diffie-Hellman one side of a handshake needs: 4 + 1)
  *   invariants  checked, failed, failures[]
  */
 #include <errno.h>

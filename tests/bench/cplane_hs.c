@@ -313,6 +313,54 @@ out:
 	free(b);
 }
 
+/*
+ * The raw cost of the X25519 operations a handshake needs (libsodium, as
+ * daemon/noise.c uses it), for the ratio "handshake / its Diffie-Hellman":
+ * each side of Noise_IKpsk2 does one crypto_scalarmult_base (its
+ * ephemeral key) and four crypto_scalarmult (es, ss, ee, se; the
+ * static-static one is not precomputed).  Thread CPU time, median of
+ * batches.
+ */
+#define DH_BATCH	64
+#define DH_BATCHES	16
+
+static double dh_cost_us(bool base)
+{
+	uint8_t sk[crypto_scalarmult_SCALARBYTES], pk[crypto_scalarmult_BYTES];
+	uint8_t out[crypto_scalarmult_BYTES];
+	uint64_t per[DH_BATCHES], t0;
+	unsigned int b, i, bad = 0;
+
+	randombytes_buf(sk, sizeof(sk));
+	crypto_scalarmult_base(pk, sk);
+	for (b = 0; b < DH_BATCHES; b++) {
+		t0 = cp_cpu_ns();
+		for (i = 0; i < DH_BATCH; i++) {
+			sk[0] ^= (uint8_t)i;	/* not the same input twice */
+			if (base)
+				bad += crypto_scalarmult_base(out, sk) != 0;
+			else
+				bad += crypto_scalarmult(out, sk, pk) != 0;
+		}
+		per[b] = (cp_cpu_ns() - t0) / DH_BATCH;
+	}
+	cp_check(!bad, "x25519: %u operations failed", bad);
+	sodium_memzero(sk, sizeof(sk));
+	return (double)cp_pctl(per, DH_BATCHES, 50) / 1000.0;
+}
+
+static void dh_costs(void)
+{
+	double sm = dh_cost_us(false), base = dh_cost_us(true);
+
+	j_num("x25519_scalarmult_us", sm);
+	j_num("x25519_base_us", base);
+	/* What one side of a handshake needs. */
+	j_u64("dh_scalarmult_per_side", 4);
+	j_u64("dh_base_per_side", 1);
+	j_num("dh_us_per_side", 4 * sm + base);
+}
+
 void cp_bench_handshake(const struct cp_opts *o)
 {
 	j_obj("handshake");
@@ -321,5 +369,6 @@ void cp_bench_handshake(const struct cp_opts *o)
 	run_mode("under_load", o->handshakes / 2 ? o->handshakes / 2 : 1,
 		 true);
 	refusal_costs();
+	dh_costs();
 	j_end();
 }
