@@ -35,15 +35,19 @@ PING_INTERVAL_MS = 10.0
 
 
 def read_cuts(path):
-    cuts, end = [], None
+    """(cuts, end, pauses): the cut lines, the end of the run, and the
+    moments the loop changed something that is no cut (the NAT removed)."""
+    cuts, end, pauses = [], None, []
     with open(path) as f:
         for line in f:
             kv = dict(p.split("=", 1) for p in line.split() if "=" in p)
             if "end" in kv and "t" not in kv:
                 end = int(kv["end"])
+            elif "pause" in kv and "t" not in kv:
+                pauses.append(int(kv["pause"]))
             elif "t" in kv:
                 cuts.append(kv)
-    return cuts, end
+    return cuts, end, pauses
 
 
 def read_ping(path):
@@ -207,7 +211,7 @@ def anomaly(r):
 
 def main():
     raw = sys.argv[1]
-    cuts, end = read_cuts(os.path.join(raw, "fj-cuts.log"))
+    cuts, end, pauses = read_cuts(os.path.join(raw, "fj-cuts.log"))
     rep = read_ping(os.path.join(raw, "fj-ping.txt"))
     mon = read_monitor(os.path.join(raw, "fj-monitor.log"))
     cli = read_audit(os.path.join(raw, "fj-jcli.audit"))
@@ -232,6 +236,7 @@ def main():
         # started) and t (it had returned).
         t, tc = int(c["t"]), start(c)
         nxt = start(cuts[k + 1]) if k + 1 < len(cuts) else (end or t + 30000000)
+        nxt = min([nxt] + [p for p in pauses if p > t])
         cause, n = c["cause"], c["i"]
         m = cause + "_"
         emit(m + "cut_cmd", n, (t - tc) / 1000.0, "ms")

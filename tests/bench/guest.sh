@@ -1077,8 +1077,10 @@ section_failover_jvpnd() {
 			echo "$line" >> "$logs/fj-cuts.log"
 			[ "$tsw" -gt 0 ] || diag "failover_jvpnd: $cause cut $i of u$p: no switch within 10 s"
 		done
-		# No NAT for what follows (the server follows the source back).
+		# No NAT for what follows (the server follows the source back):
+		# not part of the last cut's figures.
 		if [ "$cause" = nat ]; then
+			echo "pause=$(now_us)" >> "$logs/fj-cuts.log"
 			fj_nat 0 0
 			sleep 1
 			fj_ready 20 || ready=0
