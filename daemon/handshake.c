@@ -452,13 +452,18 @@ static bool peer_lookup(const struct hs_responder *r,
 }
 
 /* Configuration time only, so a linear scan for a free entry is fine. */
-static uint32_t peer_free_index(const struct hs_responder *r)
+/*
+ * The lowest free entry.  Entries below free_hint are all in use, so
+ * adding N peers one after the other costs O(N) in all, not O(N^2).
+ */
+static uint32_t peer_free_index(struct hs_responder *r)
 {
 	uint32_t i;
 
-	for (i = 0; i < r->capacity; i++)
+	for (i = r->free_hint; i < r->capacity; i++)
 		if (!r->peers[i].in_use)
 			break;
+	r->free_hint = i;
 	return i;
 }
 
@@ -507,6 +512,8 @@ int hs_responder_remove_peer(struct hs_responder *r, uint32_t index)
 	slot_delete(r, slot_find(r, peer->static_pub));
 	sodium_memzero(peer, sizeof(*peer));
 	r->n_peers--;
+	if (index < r->free_hint)
+		r->free_hint = index;
 	return HS_OK;
 }
 

@@ -181,6 +181,7 @@ struct hs_responder {
 	struct hs_peer *peers;
 	uint32_t *slots;		/* peer index + 1; 0 = empty */
 	uint32_t capacity, n_peers, n_slots;
+	uint32_t free_hint;		/* no free entry below this index */
 	uint8_t index_key[16];		/* SipHash key of the index */
 };
 

@@ -112,12 +112,7 @@ struct cp_fixture {
 	struct ra_commit last_commit;
 };
 
-/*
- * Peer side for n peers; 0 or -errno.  The handshake's peer table is
- * filled only up to CP_HS_PEERS_MAX: hs_responder_add_peer() looks for a
- * free entry by a linear scan (O(n) per peer, O(n^2) for the table).
- */
-#define CP_HS_PEERS_MAX		20000
+/* Peer side for n peers (config entry, struct peer, handshake table). */
 int cp_peers_init(struct cp_fixture *f, uint32_t n);
 /* Session tables for MaxSessions n, audit to /dev/null; 0 or -errno. */
 int cp_tables_init(struct cp_fixture *f, uint32_t n);

@@ -849,6 +849,9 @@ static void test_peer_table(void)
 	}
 	tap_ok(!err && lookups_match(&r, pk, &rk, present, T0_SEC + 2, &src),
 	       "re-added peers found again");
+	for (i = 0; i < MANY && idx[i] == (uint32_t)i; i++)
+		;
+	TAP_EQ_INT(i, MANY, "re-added peers fill the freed entries, lowest first");
 	TAP_EQ_INT(hs_responder_remove_peer(&r, idx[0]), HS_OK, "remove");
 	TAP_EQ_INT(hs_responder_remove_peer(&r, idx[0]), HS_E_INVAL,
 		   "removing twice refused");
