@@ -488,6 +488,14 @@ int hs_responder_add_peer(struct hs_responder *r,
 	memcpy(peer->static_pub, static_pub, NOISE_DHLEN);
 	if (psk)
 		memcpy(peer->psk, psk, NOISE_PSKLEN);
+	/* The "ss" DH of every INIT from this peer, once: one of the five
+	 * scalar multiplications a handshake costs the responder.  A key
+	 * whose DH fails keeps failing in the handshake, as before.
+	 */
+	peer->has_static_dh =
+		!crypto_scalarmult(peer->static_dh, r->template_hs.s.priv,
+				   static_pub) &&
+		!sodium_is_zero(peer->static_dh, NOISE_DHLEN);
 	peer->in_use = true;
 	r->slots[slot] = i + 1;
 	r->n_peers++;
@@ -540,6 +548,19 @@ static uint32_t slots_for(uint32_t capacity)
 	return n;
 }
 
+/* noise_ss_fn of the responder: the configured peer's precomputed ss. */
+static bool responder_static_dh(void *ctx, const uint8_t rs[NOISE_DHLEN],
+				uint8_t out[NOISE_DHLEN])
+{
+	const struct hs_responder *r = ctx;
+	uint32_t index;
+
+	if (!peer_lookup(r, rs, &index) || !r->peers[index].has_static_dh)
+		return false;
+	memcpy(out, r->peers[index].static_dh, NOISE_DHLEN);
+	return true;
+}
+
 static int responder_alloc(struct hs_responder *r, uint32_t capacity)
 {
 	r->capacity = capacity;
@@ -570,6 +591,9 @@ static int responder_keys(struct hs_responder *r,
 				   NULL);
 	if (err)
 		return err == NOISE_E_DH ? HS_E_INVAL : from_noise(err);
+	/* r stays where it is initialised (its users embed it). */
+	r->template_hs.ss_fn = responder_static_dh;
+	r->template_hs.ss_ctx = r;
 	if (crypto_scalarmult_base(r->static_pub, static_priv) != 0)
 		return HS_E_INVAL;
 	hs_derive_key(r->mac1_key, MAC1_LABEL, r->static_pub);

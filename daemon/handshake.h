@@ -160,7 +160,9 @@ struct hs_peer {
 	uint8_t static_pub[NOISE_DHLEN];
 	uint8_t psk[NOISE_PSKLEN];		/* all zero: no PSK */
 	uint8_t last_ts[HS_TIMESTAMP_LEN];	/* greatest accepted; 0: none */
+	uint8_t static_dh[NOISE_DHLEN];		/* DH(our static, static_pub) */
 	bool in_use;
+	bool has_static_dh;
 };
 
 struct hs_cookie_secret {

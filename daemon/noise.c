@@ -752,6 +752,20 @@ static int mix_dh(struct noise_handshake *hs, const struct noise_keypair *local,
 	return err;
 }
 
+/* ss from the caller's precomputed value if it has one, else DH(s, rs). */
+static int mix_static_static(struct noise_handshake *hs)
+{
+	uint8_t shared[NOISE_DHLEN];
+
+	if (!hs->s.present || !hs->has_rs)
+		return NOISE_E_MISSING_KEY;
+	if (!hs->ss_fn || !hs->ss_fn(hs->ss_ctx, hs->rs, shared))
+		return mix_dh(hs, &hs->s, hs->rs, true);
+	mix_key(&hs->ss, shared, sizeof(shared));
+	sodium_memzero(shared, sizeof(shared));
+	return NOISE_OK;
+}
+
 /* ee, es, se, ss: identical calls on both sides (section 5.3). */
 static int process_dh_token(struct noise_handshake *hs, enum noise_token tok)
 {
@@ -767,7 +781,7 @@ static int process_dh_token(struct noise_handshake *hs, enum noise_token tok)
 		return initiator ? mix_dh(hs, &hs->s, hs->re, hs->has_re) :
 				   mix_dh(hs, &hs->e, hs->rs, hs->has_rs);
 	case TOK_SS:
-		return mix_dh(hs, &hs->s, hs->rs, hs->has_rs);
+		return mix_static_static(hs);
 	default:
 		return NOISE_E_INVAL;
 	}

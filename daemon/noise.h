@@ -147,6 +147,14 @@ enum noise_hs_phase {
 struct noise_pattern;
 
 /* Treat as opaque: use the functions below. */
+/*
+ * Optional source of the static-static DH ("ss") for a remote static key
+ * whose result the caller precomputed (it is the same for every handshake
+ * between the same two keys; WireGuard keeps it per peer): true with out
+ * filled (it must equal DH(s, rs)), false to compute it as usual.
+ */
+typedef bool (*noise_ss_fn)(void *ctx, const uint8_t rs[32], uint8_t out[32]);
+
 struct noise_handshake {
 	struct noise_symmetric_state ss;
 	const struct noise_pattern *pattern;
@@ -158,6 +166,8 @@ struct noise_handshake {
 	bool has_rs, has_re;
 	uint8_t psk[NOISE_PSKLEN];
 	bool has_psk;
+	noise_ss_fn ss_fn;		/* NULL: always compute ss */
+	void *ss_ctx;
 };
 
 /* Maps a full protocol name ("Noise_IK_25519_ChaChaPoly_BLAKE2b"). */

@@ -51,8 +51,9 @@
  *               server's cost per handshake), initiator_us_mean,
  *               total_us_mean, responder_per_s, full_per_s; and
  *               cookie_reply_ns, mac1_refusal_ns (wall, median batch);
- *               x25519_scalarmult_us, x25519_base_us, dh_us_per_side (the
- *               raw Diffie-Hellman one side of a handshake needs: 4 + 1)
+ *               x25519_scalarmult_us, x25519_base_us, dh_us_responder,
+ *               dh_us_initiator (the raw Diffie-Hellman each side of a
+ *               handshake needs: 3 + 1 and 4 + 1 operations)
  *   invariants  checked, failed, failures[]
  */
 #include <errno.h>

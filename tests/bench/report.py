@@ -2096,22 +2096,24 @@ def cplane_hs_md(d, g, n):
             n(m.get("responder_per_s"), "pps"), n(m.get("initiator_us_mean")),
             n(m.get("total_us_mean")), n(m.get("full_per_s"), "pps"), m.get("cookies")))
     w("")
-    dh = h.get("dh_us_per_side")
+    dh, dhi = h.get("dh_us_responder"), h.get("dh_us_initiator")
     nm = h.get("normal") or {}
-    if dh and nm.get("responder_us_mean"):
+    if dh and dhi and nm.get("responder_us_mean") and nm.get("initiator_us_mean"):
         w("**Against the raw X25519 cost.** Each side of Noise_IKpsk2 needs one "
-          "`crypto_scalarmult_base` (its ephemeral key) and four `crypto_scalarmult` "
-          "(es, ss, ee, se): here %s µs + 4 × %s µs = %s µs of CPU (libsodium, as "
-          "`daemon/noise.c` uses it, thread CPU time, median of batches of 64). The "
-          "responder's %s µs per handshake is **%.2f×** that: everything else "
-          "(limiter, MACs, hashing, AEAD, key schedule) is %s µs. The static-static "
-          "DH (ss) is the same for every handshake between the same two keys; "
-          "precomputing it per peer at configuration time, as WireGuard does, would "
-          "take one of the five operations (about %.0f%%) off each side." % (
-              n(h.get("x25519_base_us")), n(h.get("x25519_scalarmult_us")), n(dh),
+          "`crypto_scalarmult_base` (its ephemeral key) and the four DH es, ss, ee, "
+          "se. The static-static one (ss) is the same for every handshake between "
+          "the same two keys, so the responder computes it once per configured peer "
+          "(`hs_responder_add_peer()`, as WireGuard does) and does three "
+          "`crypto_scalarmult` per handshake, the initiator four. Here one costs %s "
+          "µs and the base one %s µs (libsodium as `daemon/noise.c` uses it; thread "
+          "CPU time, median of batches of 64): %s µs of DH for the responder, %s µs "
+          "for the initiator. The responder's %s µs per handshake is **%.2f×** its "
+          "DH, the initiator's %s µs **%.2f×**; everything else (limiter, MACs, "
+          "hashing, AEAD, key schedule) is the responder's remaining %s µs." % (
+              n(h.get("x25519_scalarmult_us")), n(h.get("x25519_base_us")), n(dh), n(dhi),
               n(nm["responder_us_mean"]), nm["responder_us_mean"] / dh,
-              n(max(nm["responder_us_mean"] - dh, 0.0)),
-              100.0 * h.get("x25519_scalarmult_us", 0) / nm["responder_us_mean"]))
+              n(nm["initiator_us_mean"]), nm["initiator_us_mean"] / dhi,
+              n(max(nm["responder_us_mean"] - dh, 0.0))))
         w("")
     w("Cheap refusals, before any Diffie-Hellman (wall clock, the median of batches "
       "of one INIT handled 500 times): a COOKIE reply to an INIT without mac2 under "
