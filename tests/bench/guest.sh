@@ -830,9 +830,8 @@ fj_setup() {
 	fj_start fs jsrv && fj_start fc jcli || return 1
 	fj_wg_setup || { diag "failover_jvpnd: WireGuard setup failed"; return 1; }
 	fj_monitors
-	# The 10 ms ping runs from the start: an idle session does not stay
-	# ATTACHED (see the report), so traffic must flow before the handshake
-	# completes.
+	# The 10 ms ping runs from the start, through the handshake and every
+	# cut: silence is detected only on a path that carries something.
 	logcmd failover_jvpnd_ping ip netns exec fc ping -D -n -i 0.01 10.70.0.1
 	ip netns exec fc ping -D -n -i 0.01 -W 1 -w "$1" "$FJ_INNER" > "$FJ_LOGS/fj-ping.txt" 2>&1 &
 	FJ_PING_PID=$!

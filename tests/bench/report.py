@@ -579,9 +579,9 @@ def failover_jvpnd_md(res, resdir, genv):
       "`MaxSwitchesPerMinute`. Everything else is jvpnd's default.")
     w("")
     w("A 10 ms ping (`ping -D -i 0.01`) runs from the client to the server's "
-      "tunnel address the whole time, from before the handshake: an idle "
-      "session does not stay ATTACHED (its path goes silent by design, and the "
-      "responder ends it after `MaxRecoveryWindowMs`). %d causes, %s cuts "
+      "tunnel address the whole time (a path that carries nothing cannot be "
+      "found dead by its silence; jvpnd's link watch would still see a link "
+      "go down). %d causes, %s cuts "
       "each (%s in this run), each cut (but the rebinding) taking away whichever "
       "link carries the active path, so the active path alternates between u1 "
       "and u2:" % (
