@@ -56,13 +56,6 @@ static const char *const action_names[AUDIT_ACTION_COUNT] = {
 	[AUDIT_ACT_KERNEL_EVENTS_LOST] = "kernel_events_lost",
 };
 
-/* Keys of the fixed schema; an extra field may not reuse them. */
-static const char *const schema_keys[] = {
-	"seq", "mono_ms", "wall", "type", "session", "action", "from", "to",
-	"event", "reason", "path_old", "path_new", "version", "dwell_ms",
-	"lost", "truncated",
-};
-
 const char *audit_type_name(enum audit_type t)
 {
 	if ((unsigned int)t >= AUDIT_TYPE_COUNT)
@@ -178,9 +171,22 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 }
 
 /* ASCII bytes copied as they are: printable and neither '"' nor '\\'. */
+#define PLAIN_8(c)	[c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, \
+			[c + 4] = 1, [c + 5] = 1, [c + 6] = 1, [c + 7] = 1
+static const uint8_t plain_tab[256] = {
+	[0x20] = 1, [0x21] = 1, /* '"' */ [0x23] = 1, [0x24] = 1,
+	[0x25] = 1, [0x26] = 1, [0x27] = 1,
+	PLAIN_8(0x28), PLAIN_8(0x30), PLAIN_8(0x38),
+	PLAIN_8(0x40), PLAIN_8(0x48), PLAIN_8(0x50),
+	[0x58] = 1, [0x59] = 1, [0x5a] = 1, [0x5b] = 1, /* '\\' */
+	[0x5d] = 1, [0x5e] = 1, [0x5f] = 1,
+	PLAIN_8(0x60), PLAIN_8(0x68), PLAIN_8(0x70), PLAIN_8(0x78),
+};
+#undef PLAIN_8
+
 static inline bool plain_byte(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return plain_tab[c];
 }
 
 static void jb_escape_char(struct jbuf *b, unsigned char c)
@@ -213,22 +219,24 @@ static void jb_escape_char(struct jbuf *b, unsigned char c)
 static void jb_str(struct jbuf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, run, seq;
+	size_t i = 0, run, seq;
 
 	JB_LIT(b, "\"");
-	while (i < n && !b->overflow) {
-		for (run = i; run < n && plain_byte(s[run]); run++)
+	/* One pass: runs of plain bytes end at a special byte or the NUL. */
+	while (!b->overflow) {
+		for (run = i; plain_byte(s[run]); run++)
 			;
 		if (run > i) {
 			jb_put(b, (const char *)s + i, run - i);
 			i = run;
-			continue;
 		}
+		if (!s[i])
+			break;
 		if (s[i] < 0x80) {
 			jb_escape_char(b, s[i++]);
 			continue;
 		}
-		seq = utf8_seq_len(s + i, n - i);
+		seq = utf8_seq_len(s + i, strnlen((const char *)s + i, 4));
 		if (!seq) {
 			JB_LIT(b, "\\ufffd");
 			i++;
@@ -331,17 +339,74 @@ int audit_format_wall(int64_t wall_ms, char *buf, size_t len)
 	return WALL_LEN;
 }
 
+/*
+ * format_wall24() through a cache of the last second formatted: records
+ * come many per second, and the date is the costly part.
+ */
+static int wall_cached(struct audit_wall_cache *wc, int64_t wall_ms,
+		       char out[WALL_LEN])
+{
+	int64_t ms = wall_ms % 1000, sec = wall_ms - ms;
+	int ret;
+
+	if (!wc || ms < 0)
+		return format_wall24(wall_ms, out);
+	if (!wc->valid || wc->sec_ms != sec) {
+		ret = format_wall24(sec, wc->s);
+		if (ret < 0)
+			return ret;
+		wc->sec_ms = sec;
+		wc->valid = true;
+	}
+	memcpy(out, wc->s, WALL_LEN - 4);
+	put_digits(out + WALL_LEN - 4, (unsigned int)ms, 3);
+	out[WALL_LEN - 1] = 'Z';
+	return WALL_LEN;
+}
+
 /* Keys of the fixed schema; an extra field may not reuse them. */
 static bool schema_key(const char *key, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(schema_keys) / sizeof(schema_keys[0]); i++)
-		if (key[0] == schema_keys[i][0] &&
-		    strlen(schema_keys[i]) == n && !memcmp(key, schema_keys[i], n))
-			return true;
-	return false;
+#define IS(k)	(n == sizeof(k) - 1 && !memcmp(key, k, n))
+	switch (key[0]) {
+	case 'a':
+		return IS("action");
+	case 'd':
+		return IS("dwell_ms");
+	case 'e':
+		return IS("event");
+	case 'f':
+		return IS("from");
+	case 'l':
+		return IS("lost");
+	case 'm':
+		return IS("mono_ms");
+	case 'p':
+		return IS("path_old") || IS("path_new");
+	case 'r':
+		return IS("reason");
+	case 's':
+		return IS("seq") || IS("session");
+	case 't':
+		return IS("type") || IS("to") || IS("truncated");
+	case 'v':
+		return IS("version");
+	case 'w':
+		return IS("wall");
+	default:
+		return false;
+	}
+#undef IS
 }
+
+/* [a-z0-9_]: the characters of an extra key. */
+#define KEY_8(c)	[c] = 1, [c + 1] = 1, [c + 2] = 1, [c + 3] = 1, \
+			[c + 4] = 1, [c + 5] = 1, [c + 6] = 1, [c + 7] = 1
+static const uint8_t key_tab[256] = {
+	KEY_8('0'), ['8'] = 1, ['9'] = 1, ['_'] = 1,
+	KEY_8('a'), KEY_8('i'), KEY_8('q'), ['y'] = 1, ['z'] = 1,
+};
+#undef KEY_8
 
 /* Length of a valid extra key, 0 if invalid. */
 static size_t extra_key_len(const char *key)
@@ -350,14 +415,10 @@ static size_t extra_key_len(const char *key)
 
 	if (!key)
 		return 0;
-	for (n = 0; key[n]; n++) {
-		char c = key[n];
-
+	for (n = 0; key[n]; n++)
 		if (n >= AUDIT_EXTRA_KEY_MAX ||
-		    !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '_'))
+		    !key_tab[(unsigned char)key[n]])
 			return 0;
-	}
 	if (!n || schema_key(key, n))
 		return 0;
 	return n;
@@ -416,7 +477,8 @@ static unsigned int format_extras(struct jbuf *b, const struct audit_record *r)
 
 static void format_head(struct jbuf *b, uint64_t seq,
 			const struct audit_record *r,
-			const struct audit_clock *clk)
+			const struct audit_clock *clk,
+			struct audit_wall_cache *wc)
 {
 	char wall[WALL_LEN + 2];
 
@@ -429,7 +491,7 @@ static void format_head(struct jbuf *b, uint64_t seq,
 	JB_LIT(b, ",\"mono_ms\":");
 	jb_u64(b, clk->mono_ms);
 	JB_LIT(b, ",\"wall\":");
-	if (format_wall24(clk->wall_ms, wall + 1) > 0) {
+	if (wall_cached(wc, clk->wall_ms, wall + 1) > 0) {
 		wall[0] = wall[WALL_LEN + 1] = '"';
 		jb_put(b, wall, sizeof(wall));
 	} else {
@@ -489,6 +551,7 @@ static void format_body(struct jbuf *b, const struct audit_record *r)
 }
 
 struct line_opts {
+	struct audit_wall_cache *wc;	/* NULL: none */
 	uint64_t seq;
 	uint64_t lost;
 	bool extras;
@@ -502,7 +565,7 @@ static unsigned int format_line(struct jbuf *b, const struct line_opts *o,
 {
 	unsigned int bad = 0;
 
-	format_head(b, o->seq, r, clk);
+	format_head(b, o->seq, r, clk, o->wc);
 	format_body(b, r);
 	if (o->lost) {
 		JB_LIT(b, ",\"lost\":");
@@ -605,7 +668,133 @@ static void tl_ring_clear(struct audit *a, struct audit_tl_ring *ring)
 		tl_chunk_put(a, ref);
 		ref = next;
 	}
-	memset(ring, 0, sizeof(*ring));
+	ring->first = ring->last = 0;
+	ring->skip = ring->count = 0;
+}
+
+/* ---- the timeline index: session id -> slot, least recently updated */
+
+static uint32_t *tl_bucket(const struct audit *a, uint32_t sid)
+{
+	/* Session ids are ours and random; the key keeps it so. */
+	uint64_t x = ((uint64_t)sid ^ a->tl_k) * 0x9e3779b97f4a7c15ULL;
+
+	return &a->tl_buckets[(uint32_t)(x >> 32) & a->tl_bucket_mask];
+}
+
+/* The slot of sid's timeline, or NULL. */
+static struct audit_tl_ring *tl_find(const struct audit *a, uint32_t sid)
+{
+	uint32_t ref;
+
+	for (ref = *tl_bucket(a, sid); ref; ref = a->tl[ref - 1].hnext)
+		if (a->tl[ref - 1].session_id == sid)
+			return &a->tl[ref - 1];
+	return NULL;
+}
+
+static uint32_t tl_ref(const struct audit *a, const struct audit_tl_ring *t)
+{
+	return (uint32_t)(t - a->tl) + 1;
+}
+
+static void tl_lru_unlink(struct audit *a, struct audit_tl_ring *t)
+{
+	if (t->newer)
+		a->tl[t->newer - 1].older = t->older;
+	else
+		a->tl_newest = t->older;
+	if (t->older)
+		a->tl[t->older - 1].newer = t->newer;
+	else
+		a->tl_oldest = t->newer;
+}
+
+static void tl_lru_push(struct audit *a, struct audit_tl_ring *t)
+{
+	uint32_t ref = tl_ref(a, t);
+
+	t->newer = 0;
+	t->older = a->tl_newest;
+	if (a->tl_newest)
+		a->tl[a->tl_newest - 1].newer = ref;
+	a->tl_newest = ref;
+	if (!a->tl_oldest)
+		a->tl_oldest = ref;
+}
+
+/* Forget a timeline: chunks back to the pool, slot to the free list. */
+static void tl_remove(struct audit *a, struct audit_tl_ring *t)
+{
+	if (t->hprev)
+		a->tl[t->hprev - 1].hnext = t->hnext;
+	else
+		*tl_bucket(a, t->session_id) = t->hnext;
+	if (t->hnext)
+		a->tl[t->hnext - 1].hprev = t->hprev;
+	tl_lru_unlink(a, t);
+	tl_ring_clear(a, t);
+	t->session_id = 0;	/* a stale hint must not match it */
+	t->hnext = a->tl_free_slot;
+	a->tl_free_slot = tl_ref(a, t);
+	a->tl_count--;
+}
+
+/* A new, empty timeline for sid (absent); the least recently updated
+ * one goes first if the index is full. */
+static struct audit_tl_ring *tl_insert(struct audit *a, uint32_t sid)
+{
+	struct audit_tl_ring *t;
+	uint32_t *bucket;
+
+	if (a->tl_count == a->tl_capacity) {
+		tl_remove(a, &a->tl[a->tl_oldest - 1]);
+		a->stats.timeline_evictions++;
+	}
+	if (a->tl_free_slot) {
+		t = &a->tl[a->tl_free_slot - 1];
+		a->tl_free_slot = t->hnext;
+	} else {
+		t = &a->tl[a->tl_fresh_slot++];
+	}
+	memset(t, 0, sizeof(*t));
+	t->session_id = sid;
+	bucket = tl_bucket(a, sid);
+	t->hnext = *bucket;
+	if (t->hnext)
+		a->tl[t->hnext - 1].hprev = tl_ref(a, t);
+	*bucket = tl_ref(a, t);
+	tl_lru_push(a, t);
+	a->tl_count++;
+	return t;
+}
+
+/* sid's timeline, created if absent, marked most recently updated. */
+static struct audit_tl_ring *tl_get(struct audit *a, uint32_t sid,
+				    uint32_t *hint)
+{
+	struct audit_tl_ring *t = NULL;
+	uint32_t h;
+
+	if (sid == a->tl_last_sid) {
+		t = &a->tl[a->tl_last_slot];
+	} else if (hint && (h = *hint) && h <= a->tl_fresh_slot &&
+		   a->tl[h - 1].session_id == sid) {
+		t = &a->tl[h - 1];
+	} else {
+		t = tl_find(a, sid);
+	}
+	if (!t) {
+		t = tl_insert(a, sid);
+	} else if (a->tl_newest != tl_ref(a, t)) {
+		tl_lru_unlink(a, t);
+		tl_lru_push(a, t);
+	}
+	if (hint)
+		*hint = tl_ref(a, t);
+	a->tl_last_sid = sid;
+	a->tl_last_slot = tl_ref(a, t) - 1;
+	return t;
 }
 
 static void tl_record(struct audit *a, uint64_t seq,
@@ -614,28 +803,11 @@ static void tl_record(struct audit *a, uint64_t seq,
 {
 	struct audit_tl_ring *ring;
 	struct audit_tl_chunk *last;
-	uint32_t slot, ref;
-	bool evicted;
+	uint32_t ref;
 
 	if (!a->tl_capacity || !r->session_id)
 		return;
-	slot = r->session_id == a->tl_last_sid ? a->tl_last_slot :
-	       bmap_find(&a->tl_index, &r->session_id, sizeof(r->session_id));
-	if (slot == BMAP_NONE) {
-		slot = bmap_insert(&a->tl_index, &r->session_id,
-				   sizeof(r->session_id), true, &evicted);
-		if (slot == BMAP_NONE)
-			return;
-		if (evicted)
-			a->stats.timeline_evictions++;
-		/* A reused slot still holds the evicted session's chunks. */
-		tl_ring_clear(a, &a->tl[slot]);
-	} else {
-		bmap_touch(&a->tl_index, slot);
-	}
-	a->tl_last_sid = r->session_id;
-	a->tl_last_slot = slot;
-	ring = &a->tl[slot];
+	ring = tl_get(a, r->session_id, r->tl_hint);
 	last = ring->last ? tl_chunk(a, ring->last) : NULL;
 	if (!last || last->n == AUDIT_TL_CHUNK_K) {
 		ref = tl_chunk_get(a);
@@ -667,15 +839,14 @@ size_t audit_timeline(const struct audit *a, uint32_t session_id,
 {
 	const struct audit_tl_ring *ring;
 	const struct audit_tl_chunk *c;
-	uint32_t slot, ref, i;
+	uint32_t ref, i;
 	size_t n, skip, k = 0;
 
-	if (!a->tl_capacity)
+	if (!a->tl_capacity || !session_id)
 		return 0;
-	slot = bmap_find(&a->tl_index, &session_id, sizeof(session_id));
-	if (slot == BMAP_NONE)
+	ring = tl_find(a, session_id);
+	if (!ring)
 		return 0;
-	ring = &a->tl[slot];
 	n = ring->count < max ? ring->count : max;
 	/* Oldest kept entry first; if max < count, the newest n. */
 	skip = ring->skip + (ring->count - n);
@@ -694,15 +865,14 @@ size_t audit_timeline(const struct audit *a, uint32_t session_id,
 
 void audit_timeline_forget(struct audit *a, uint32_t session_id)
 {
-	uint32_t slot;
+	struct audit_tl_ring *t;
 
-	if (!a->tl_capacity)
+	if (!a->tl_capacity || !session_id)
 		return;
-	slot = bmap_find(&a->tl_index, &session_id, sizeof(session_id));
-	if (slot == BMAP_NONE)
+	t = tl_find(a, session_id);
+	if (!t)
 		return;
-	tl_ring_clear(a, &a->tl[slot]);
-	bmap_remove(&a->tl_index, slot);
+	tl_remove(a, t);
 	a->tl_last_sid = 0;
 }
 
@@ -743,6 +913,7 @@ int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
 
 int audit_init(struct audit *a, const struct audit_config *cfg)
 {
+	uint32_t n_buckets;
 	int ret;
 
 	memset(a, 0, sizeof(*a));
@@ -758,13 +929,20 @@ int audit_init(struct audit *a, const struct audit_config *cfg)
 	a->next_seq = 1;
 	if (!cfg->timeline_sessions)
 		return 0;
-	ret = bmap_init(&a->tl_index, cfg->timeline_sessions, cfg->hash_key);
-	if (!ret) {
-		a->tl_n_chunks = cfg->timeline_sessions * AUDIT_TL_CHUNKS_PER;
-		a->tl = calloc(cfg->timeline_sessions, sizeof(*a->tl));
-		a->tl_chunks = calloc(a->tl_n_chunks, sizeof(*a->tl_chunks));
-		ret = a->tl && a->tl_chunks ? 0 : -ENOMEM;
-	}
+	n_buckets = 1;
+	while (n_buckets < cfg->timeline_sessions)
+		n_buckets <<= 1;
+	a->tl_bucket_mask = n_buckets - 1;
+	memcpy(&a->tl_k, cfg->hash_key, sizeof(a->tl_k));
+	/* Untouched until used (calloc): slots 64-byte aligned, two a line. */
+	a->tl_mem = calloc((size_t)cfg->timeline_sessions + 2, sizeof(*a->tl));
+	a->tl_buckets = calloc(n_buckets, sizeof(*a->tl_buckets));
+	a->tl_n_chunks = cfg->timeline_sessions * AUDIT_TL_CHUNKS_PER;
+	a->tl_chunks = calloc(a->tl_n_chunks, sizeof(*a->tl_chunks));
+	ret = a->tl_mem && a->tl_buckets && a->tl_chunks ? 0 : -ENOMEM;
+	if (!ret)
+		a->tl = (struct audit_tl_ring *)(((uintptr_t)a->tl_mem + 63) &
+						 ~(uintptr_t)63);
 	if (ret) {
 		audit_destroy(a);
 		return ret;
@@ -776,9 +954,9 @@ int audit_init(struct audit *a, const struct audit_config *cfg)
 void audit_destroy(struct audit *a)
 {
 	free(a->ring);
-	free(a->tl);
+	free(a->tl_mem);
+	free(a->tl_buckets);
 	free(a->tl_chunks);
-	bmap_destroy(&a->tl_index);
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
 }
@@ -803,7 +981,8 @@ int audit_emit(struct audit *a, const struct audit_record *r,
 {
 	char line[AUDIT_LINE_MAX];
 	struct line_opts o = {
-		.seq = a->next_seq, .lost = a->lost_pending, .extras = true };
+		.wc = &a->wall_cache, .seq = a->next_seq,
+		.lost = a->lost_pending, .extras = true };
 	struct jbuf b = { .p = line, .lim = sizeof(line) - 1 };
 	unsigned int bad = format_line(&b, &o, r, clk);
 
@@ -837,6 +1016,16 @@ int audit_emit_fsm(struct audit *a, const struct fsm_result *res,
 		   const struct audit_clock *clk,
 		   const struct audit_kv *extra, unsigned int n_extra)
 {
+	return audit_emit_fsm_hint(a, res, path_old, path_new, clk, extra,
+				   n_extra, NULL);
+}
+
+int audit_emit_fsm_hint(struct audit *a, const struct fsm_result *res,
+			uint32_t path_old, uint32_t path_new,
+			const struct audit_clock *clk,
+			const struct audit_kv *extra, unsigned int n_extra,
+			uint32_t *tl_hint)
+{
 	bool ok = res->verdict == FSM_ACCEPTED;
 	struct audit_record r = {
 		.type = ok ? AUDIT_T_STATE_CHANGE : AUDIT_T_SECURITY,
@@ -855,6 +1044,7 @@ int audit_emit_fsm(struct audit *a, const struct fsm_result *res,
 		.dwell_ms = res->dwell_ms,
 		.extra = extra,
 		.n_extra = n_extra,
+		.tl_hint = tl_hint,
 	};
 
 	return audit_emit(a, &r, clk);

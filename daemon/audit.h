@@ -114,6 +114,10 @@ struct audit_record {
 	uint64_t dwell_ms;
 	const struct audit_kv *extra;
 	unsigned int n_extra;
+	/* Optional: the caller's memory of where session_id's timeline is
+	 * (0: unknown), checked before use and updated; it spares the
+	 * timeline index a hash lookup.  NULL: none. */
+	uint32_t *tl_hint;
 };
 
 struct audit_clock {
@@ -164,8 +168,15 @@ struct audit_tl_chunk {
 	struct audit_tl_rec e[AUDIT_TL_CHUNK_K];
 };
 
-/* One session's timeline (indexed by its tl_index slot). */
+/*
+ * One session's timeline, a slot of the timeline index: the session id,
+ * its hash chain and LRU links and its chunk list share 32 bytes, so an
+ * update touches one line of the index.  Links are slot + 1, 0: none.
+ */
 struct audit_tl_ring {
+	uint32_t session_id;	/* 0: free slot */
+	uint32_t hnext, hprev;	/* hash chain (hnext: free list too) */
+	uint32_t newer, older;	/* least recently updated list */
 	uint32_t first, last;	/* chunk index + 1; 0: empty */
 	uint16_t skip;		/* dropped entries at the head of first */
 	uint16_t count;		/* entries kept, <= AUDIT_TIMELINE_K */
@@ -190,6 +201,13 @@ struct audit_config {
 	uint8_t hash_key[16];		/* random, for the timeline index */
 };
 
+/* Private: the date and time of the last wall second formatted. */
+struct audit_wall_cache {
+	int64_t sec_ms;			/* a multiple of 1000 */
+	bool valid;
+	char s[24];			/* its "YYYY-MM-DDTHH:MM:SS.000Z" */
+};
+
 /* Private: use the functions below. */
 struct audit {
 	char *ring;
@@ -198,8 +216,15 @@ struct audit {
 	uint64_t next_seq;
 	uint64_t lost_pending;		/* drops since the last admitted */
 	struct audit_stats stats;
-	struct bmap tl_index;		/* session id -> timeline slot */
-	struct audit_tl_ring *tl;	/* per tl_index slot */
+	struct audit_tl_ring *tl;	/* timeline index slots (aligned) */
+	void *tl_mem;			/* what tl was carved from */
+	uint32_t *tl_buckets;		/* session id hash -> slot + 1 */
+	uint64_t tl_k;			/* hash key */
+	uint32_t tl_bucket_mask;
+	uint32_t tl_count;		/* slots holding a timeline */
+	uint32_t tl_fresh_slot;		/* slots never used: tl_fresh_slot.. */
+	uint32_t tl_free_slot;		/* free list of used ones, slot + 1 */
+	uint32_t tl_newest, tl_oldest;	/* slot + 1; 0: none */
 	struct audit_tl_chunk *tl_chunks;
 	uint32_t tl_capacity;
 	uint32_t tl_n_chunks;		/* pool size */
@@ -208,6 +233,7 @@ struct audit {
 	/* The last session recorded and its slot (a REATTACH_RESP writes
 	 * two records of one session): 0 none. */
 	uint32_t tl_last_sid, tl_last_slot;
+	struct audit_wall_cache wall_cache;
 };
 
 int audit_init(struct audit *a, const struct audit_config *cfg);
@@ -227,6 +253,13 @@ int audit_emit_fsm(struct audit *a, const struct fsm_result *res,
 		   uint32_t path_old, uint32_t path_new,
 		   const struct audit_clock *clk,
 		   const struct audit_kv *extra, unsigned int n_extra);
+
+/* audit_emit_fsm() with a timeline hint (struct audit_record). */
+int audit_emit_fsm_hint(struct audit *a, const struct fsm_result *res,
+			uint32_t path_old, uint32_t path_new,
+			const struct audit_clock *clk,
+			const struct audit_kv *extra, unsigned int n_extra,
+			uint32_t *tl_hint);
 
 /*
  * Write queued bytes to the sink until the ring is empty, the sink would

@@ -305,10 +305,38 @@ static void out_init(struct ra_output *out)
 		memset(out, 0, sizeof(*out));
 }
 
+/* Decimal digits of v at p; returns the end. */
+static char *put_dec(char *p, unsigned int v)
+{
+	char tmp[10];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 static void format_remote(const struct ra_path *p, char *buf, size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	int af = p->remote.addr_len == 16 ? AF_INET6 : AF_INET;
+	char *e = buf;
+	int i;
+
+	/* IPv4, as inet_ntop() and "%s:%u" write it, without them. */
+	if (p->remote.addr_len == 4 && len >= sizeof("255.255.255.255:65535")) {
+		for (i = 0; i < 4; i++) {
+			e = put_dec(e, p->remote.addr[i]);
+			*e++ = i < 3 ? '.' : ':';
+		}
+		e = put_dec(e, p->remote.port);
+		*e = '\0';
+		return;
+	}
 
 	if (!path_valid(p) || !inet_ntop(af, p->remote.addr, ip, sizeof(ip)))
 		snprintf(ip, sizeof(ip), "?");
@@ -452,7 +480,7 @@ static int refuse_simple(struct ra_server *srv, int err,
 static int fsm_step(struct audit *a, struct fsm_session *fsm, bool cas,
 		    uint64_t expected, enum fsm_event ev, enum fsm_reason why,
 		    const struct audit_clock *clk, struct fsm_result *res,
-		    uint32_t path_old, uint32_t path_new)
+		    uint32_t path_old, uint32_t path_new, uint32_t *tl_hint)
 {
 	struct fsm_result local;
 	int ret;
@@ -465,13 +493,15 @@ static int fsm_step(struct audit *a, struct fsm_session *fsm, bool cas,
 	else
 		ret = fsm_transition(fsm, ev, why, clk->mono_ms, res);
 	if (a)
-		audit_emit_fsm(a, res, path_old, path_new, clk, NULL, 0);
+		audit_emit_fsm_hint(a, res, path_old, path_new, clk, NULL, 0,
+				    tl_hint);
 	return ret;
 }
 
 /* The TransportSwitch AUDIT_EVENT of a committed switch. */
 static void audit_switch(struct audit *a, const struct ra_commit *c,
-			 const char *side, const struct audit_clock *clk)
+			 const char *side, const struct audit_clock *clk,
+			 uint32_t *tl_hint)
 {
 	char remote[64];
 	struct audit_kv kv[7];
@@ -505,6 +535,7 @@ static void audit_switch(struct audit *a, const struct ra_commit *c,
 		.path_new = c->new_path.path_id,
 		.extra = kv,
 		.n_extra = ARRAY_SIZE(kv),
+		.tl_hint = tl_hint,
 	};
 	audit_emit(a, &rec, clk);
 }
@@ -801,7 +832,7 @@ static void pending_expire(struct ra_server *srv, struct ra_pending *p,
 	    s->fsm->state_version == p->fsm_version &&
 	    !fsm_step(srv->cfg.audit, s->fsm, true, p->fsm_version,
 		      FSM_EV_REATTACH_FAILED, FSM_R_REATTACH_TIMEOUT, clk,
-		      NULL, s->active.path_id, 0) &&
+		      NULL, s->active.path_id, 0, &s->audit_tl) &&
 	    p->from_attached && !p->counter) {
 		/*
 		 * Our own challenge to another source (UNKNOWN_SOURCE: a
@@ -814,7 +845,8 @@ static void pending_expire(struct ra_server *srv, struct ra_pending *p,
 		 * lost: that failure leaves the session VOLATILE.
 		 */
 		fsm_step(srv->cfg.audit, s->fsm, false, 0, FSM_EV_PATH_ALIVE,
-			 FSM_R_PATH_ALIVE, clk, NULL, s->active.path_id, 0);
+			 FSM_R_PATH_ALIVE, clk, NULL, s->active.path_id, 0,
+			 &s->audit_tl);
 		s->in_episode = false;
 		policy_note_recovered(s->pc);
 	}
@@ -1028,7 +1060,7 @@ static int ensure_started(struct ra_server *srv, struct ra_session *s,
 		return RA_OK;
 	if (fsm_step(srv->cfg.audit, s->fsm, false, 0, FSM_EV_REATTACH_STARTED,
 		     start_reason(reason), clk, NULL, s->active.path_id,
-		     to->path_id))
+		     to->path_id, &s->audit_tl))
 		return RA_E_STATE;
 	return RA_OK;
 }
@@ -1076,7 +1108,8 @@ static void commit_done(struct ra_server *srv, struct ra_session *s,
 	srv->stats.commits++;
 	if (cr->standby)
 		srv->stats.commits_standby++;
-	audit_switch(srv->cfg.audit, &out->commit, "server", clk);
+	audit_switch(srv->cfg.audit, &out->commit, "server", clk,
+		     &s->audit_tl);
 	build_challenge(s, cr->key, RA_CHAL_F_COMMITTED, cr->counter, NULL,
 			s->epoch, out);
 	out->to = s->active;
@@ -1116,13 +1149,14 @@ static int commit(struct ra_server *srv, struct ra_session *s,
 			s->epoch++;	/* the store moved; stay in step */
 		fsm_step(srv->cfg.audit, s->fsm, true, expected,
 			 FSM_EV_REATTACH_FAILED, FSM_R_REATTACH_FAILED, clk,
-			 NULL, s->active.path_id, cr->to->path_id);
+			 NULL, s->active.path_id, cr->to->path_id,
+			 &s->audit_tl);
 		return refuse_simple(srv, err, s, 0, cr->to, clk);
 	}
 	out->commit.new_path.path_id = path_id;
 	fsm_step(srv->cfg.audit, s->fsm, true, expected,
 		 FSM_EV_REATTACH_SUCCEEDED, FSM_R_REATTACH_VALIDATED, clk, &res,
-		 s->active.path_id, path_id);
+		 s->active.path_id, path_id, &s->audit_tl);
 	commit_done(srv, s, cr, clk, out);
 	return RA_OK;
 }
@@ -2107,7 +2141,7 @@ static int cl_fsm(struct ra_client *c, enum fsm_event ev,
 		  struct ra_client_result *res)
 {
 	int ret = fsm_step(c->cfg.audit, c->fsm, false, 0, ev, why, clk,
-			   &res->fsm, c->active.path_id, 0);
+			   &res->fsm, c->active.path_id, 0, NULL);
 
 	if (!ret)
 		res->fsm_changed = true;
@@ -2428,7 +2462,7 @@ static int client_commit(struct ra_client *c, const struct chal_view *cv,
 	policy_note_recovered(c->pc);
 	c->active = cm->new_path;
 	c->epoch = cv->version;
-	audit_switch(c->cfg.audit, cm, "client", clk);
+	audit_switch(c->cfg.audit, cm, "client", clk, NULL);
 	episode_end(c);
 	res->out.committed = true;
 	res->action = RA_ACT_ATTACHED;

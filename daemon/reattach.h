@@ -280,6 +280,7 @@ struct ra_session {
 	struct tbucket req_bucket;	/* ReattachRate / ReattachBurst */
 	struct ra_path active;
 	uint32_t standby;		/* block in the server's pool + 1; 0 none */
+	uint32_t audit_tl;		/* where its audit timeline is: a hint */
 	/* Probes and key rollover. */
 	uint64_t probe_top;		/* greatest accepted PROBE seq */
 	uint64_t probe_seen;		/* bit i: probe_top - i accepted */
