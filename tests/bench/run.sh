@@ -15,7 +15,7 @@
 # JVPN_BENCH_SCALE ("1 1000 10000 100000"), JVPN_BENCH_SCALE_REPS (3),
 # JVPN_BENCH_PERF_SECS (4); on the host: JVPN_BENCH_WAIT_QUIET (300: seconds
 # to wait for the host's load to drop), BENCH_MEM (guest MB, 4096),
-# BENCH_TIMEOUT (guest seconds, 2400),
+# BENCH_TIMEOUT (guest seconds, 3600),
 # BENCH_MD (docs/benchmarks.md), BENCH_PLOTS (docs/bench).
 #
 # The control plane (tests/bench/cplane.c: jvpnd's own code, natively, no
@@ -31,7 +31,7 @@ mkdir -p "$out"
 md=${BENCH_MD:-docs/benchmarks.md}
 plots=${BENCH_PLOTS:-docs/bench}
 mem=${BENCH_MEM:-4096}
-timeout=${BENCH_TIMEOUT:-2400}
+timeout=${BENCH_TIMEOUT:-3600}
 
 for f in jvpn.ko build/jvpnctl build/jvpnd; do
 	[ -e "$f" ] || { echo "bench: $f missing: run 'make module user' (or make bench)" >&2; exit 1; }
