@@ -8,6 +8,8 @@
 
 #include "device.h"
 #include "netlink.h"
+#include "path.h"
+#include "session.h"
 #include <net/genetlink.h>
 #include <uapi/linux/jvpn.h>
 
@@ -15,12 +17,26 @@ static int __init jvpn_init(void)
 {
 	int ret;
 
-	ret = jvpn_netlink_init();
+	ret = jvpn_session_cache_init();
 	if (ret)
 		return ret;
+	ret = jvpn_path_cache_init();
+	if (ret)
+		goto err_session_cache;
+	ret = jvpn_netlink_init();
+	if (ret)
+		goto err_path_cache;
 	ret = jvpn_device_init();
 	if (ret)
-		jvpn_netlink_uninit();
+		goto err_netlink;
+	return 0;
+
+err_netlink:
+	jvpn_netlink_uninit();
+err_path_cache:
+	jvpn_path_cache_destroy();
+err_session_cache:
+	jvpn_session_cache_destroy();
 	return ret;
 }
 
@@ -28,8 +44,12 @@ static void __exit jvpn_exit(void)
 {
 	jvpn_device_uninit();
 	jvpn_netlink_uninit();
-	/* Pending call_rcu() callbacks point into this module. */
+	/* Pending call_rcu() and kfree_rcu() callbacks point into this
+	 * module and free into its caches.
+	 */
 	rcu_barrier();
+	jvpn_path_cache_destroy();
+	jvpn_session_cache_destroy();
 }
 
 module_init(jvpn_init);

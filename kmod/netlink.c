@@ -9,6 +9,9 @@
 #include <linux/jiffies.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
+#include <net/inet_sock.h>
+#include <net/ipv6.h>
+#include <net/sock.h>
 #include <uapi/linux/jvpn.h>
 
 #include "device.h"
@@ -229,6 +232,7 @@ static struct jvpn_session *session_from_info(struct jvpn_dev *jd,
  * those in per-CPU interface statistics, not in jvpn_stats.
  */
 static int put_stats(struct sk_buff *msg, const struct jvpn_stats *st,
+		     const struct jvpn_session_stats *ss,
 		     struct net_device *dev)
 {
 	struct nlattr *nest = nla_nest_start(msg, JVPN_A_STATS);
@@ -241,7 +245,7 @@ static int put_stats(struct sk_buff *msg, const struct jvpn_stats *st,
 	if (dev)
 		dev_get_tstats64(dev, &ls);
 	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++) {
-		v = jvpn_stat_read(st, i);
+		v = st ? jvpn_stat_read(st, i) : jvpn_sstat_read(ss, i);
 		if (dev && i == JVPN_STAT_RX_PACKETS)
 			v = ls.rx_packets;
 		else if (dev && i == JVPN_STAT_RX_BYTES)
@@ -262,6 +266,14 @@ static u32 ms_since(unsigned long then)
 	if (!then)
 		return U32_MAX;
 	return min_t(u64, jiffies_to_msecs(jiffies - then), U32_MAX);
+}
+
+/* The same for a path's 32-bit jiffies. */
+static u32 ms_since32(u32 then)
+{
+	if (!then)
+		return U32_MAX;
+	return jiffies_to_msecs((u32)jiffies - then);
 }
 
 static int put_remote(struct sk_buff *msg, const union jvpn_sockaddr *sa)
@@ -286,8 +298,10 @@ static int put_path(struct sk_buff *msg, const struct jvpn_path *p,
 	    nla_put_u32(msg, JVPN_A_SOCKET_ID, p->sock->id) ||
 	    put_remote(msg, &p->remote) ||
 	    nla_put_u8(msg, JVPN_A_PATH_ACTIVE, active) ||
-	    nla_put_u32(msg, JVPN_A_LAST_RX_MS, ms_since(READ_ONCE(p->last_rx))) ||
-	    nla_put_u32(msg, JVPN_A_LAST_TX_MS, ms_since(READ_ONCE(p->last_tx))))
+	    nla_put_u32(msg, JVPN_A_LAST_RX_MS,
+			ms_since32(READ_ONCE(p->last_rx))) ||
+	    nla_put_u32(msg, JVPN_A_LAST_TX_MS,
+			ms_since32(READ_ONCE(p->last_tx))))
 		return -EMSGSIZE;
 	st = nla_nest_start(msg, JVPN_A_STATS);
 	if (!st ||
@@ -308,16 +322,12 @@ static int put_paths(struct sk_buff *msg, struct jvpn_session *s)
 {
 	struct jvpn_path *active = rcu_dereference(s->active);
 	struct nlattr *list, *one;
-	unsigned int i;
+	struct jvpn_path *p;
 
 	list = nla_nest_start(msg, JVPN_A_PATHS);
 	if (!list)
 		return -EMSGSIZE;
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		struct jvpn_path *p = rcu_dereference(s->paths[i]);
-
-		if (!p)
-			continue;
+	jvpn_for_each_path_rcu(p, s) {
 		one = nla_nest_start(msg, JVPN_A_PATH);
 		if (!one || put_path(msg, p, p == active))
 			return -EMSGSIZE;
@@ -346,7 +356,7 @@ static int put_keys(struct sk_buff *msg, struct jvpn_session *s)
 		    nla_put_u8(msg, JVPN_A_KEY_INFO_SLOT, i) ||
 		    nla_put_u8(msg, JVPN_A_KEY_INFO_ID, k->key_id) ||
 		    nla_put_u32(msg, JVPN_A_KEY_INFO_AGE_MS,
-				jiffies_to_msecs(get_jiffies_64() - k->created)) ||
+				jiffies_to_msecs((u32)jiffies - k->created)) ||
 		    nla_put_u64_64bit(msg, JVPN_A_KEY_INFO_TX_PACKETS,
 				      atomic64_read(&k->tx_packets),
 				      JVPN_A_KEY_INFO_PAD) ||
@@ -412,7 +422,7 @@ static int fill_session(struct sk_buff *msg, struct jvpn_session *s,
 	    nla_put_u32(msg, JVPN_A_LAST_TX_MS, ms_since(READ_ONCE(s->last_tx))) ||
 	    nla_put_u32(msg, JVPN_A_ACTIVE_PATH_ID, active ? active->id : 0) ||
 	    put_inner(msg, s) || put_keys(msg, s) || put_paths(msg, s) ||
-	    put_stats(msg, &s->stats, NULL))
+	    put_stats(msg, NULL, &s->stats, NULL))
 		goto cancel;
 	rcu_read_unlock();
 	genlmsg_end(msg, hdr);
@@ -480,7 +490,7 @@ static int fill_dev(struct sk_buff *msg, struct jvpn_dev *jd, u32 portid,
 	    nla_put_u32(msg, JVPN_A_N_SESSIONS, atomic_read(&jd->n_sessions)) ||
 	    nla_put_u64_64bit(msg, JVPN_A_EVENT_SEQ,
 			      atomic64_read(&jd->event_seq), JVPN_A_PAD) ||
-	    put_sockets(msg, jd) || put_stats(msg, &jd->stats, jd->dev)) {
+	    put_sockets(msg, jd) || put_stats(msg, &jd->stats, NULL, jd->dev)) {
 		genlmsg_cancel(msg, hdr);
 		return -EMSGSIZE;
 	}

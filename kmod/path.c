@@ -8,6 +8,8 @@
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
 #include <net/ipv6.h>
+#include <net/dst.h>
+#include <net/ip6_fib.h>
 
 #include "device.h"
 #include "session.h"
@@ -26,23 +28,37 @@ bool jvpn_sockaddr_equal(const union jvpn_sockaddr *a,
 	       ipv6_addr_equal(&a->in6.sin6_addr, &b->in6.sin6_addr);
 }
 
-static struct jvpn_path *path_slot_locked(struct jvpn_session *s,
-					  unsigned int i)
+static struct kmem_cache *path_cache;
+
+int jvpn_path_cache_init(void)
 {
-	return rcu_dereference_protected(s->paths[i],
-					 lockdep_is_held(&s->jd->lock));
+	path_cache = KMEM_CACHE(jvpn_path, SLAB_ACCOUNT);
+	return path_cache ? 0 : -ENOMEM;
 }
+
+/* After rcu_barrier(): path_free_rcu() callbacks use the cache. */
+void jvpn_path_cache_destroy(void)
+{
+	kmem_cache_destroy(path_cache);
+}
+
+static struct jvpn_path *path_next_locked(struct jvpn_session *s,
+					  struct jvpn_path __rcu **pp)
+{
+	return rcu_dereference_protected(*pp, lockdep_is_held(&s->jd->lock));
+}
+
+#define for_each_path_locked(p, s)					\
+	for (p = path_next_locked(s, &(s)->paths); p;			\
+	     p = path_next_locked(s, &p->next))
 
 struct jvpn_path *jvpn_path_find_locked(struct jvpn_session *s, u32 id)
 {
-	unsigned int i;
+	struct jvpn_path *p;
 
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		struct jvpn_path *p = path_slot_locked(s, i);
-
-		if (p && p->id == id)
+	for_each_path_locked(p, s)
+		if (p->id == id)
 			return p;
-	}
 	return NULL;
 }
 
@@ -51,29 +67,12 @@ struct jvpn_path *jvpn_path_match_rcu(struct jvpn_session *s,
 				      const struct jvpn_sock *js,
 				      const union jvpn_sockaddr *src)
 {
-	unsigned int i;
+	struct jvpn_path *p;
 
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		struct jvpn_path *p = rcu_dereference_bh(s->paths[i]);
-
-		if (p && p->sock == js && jvpn_sockaddr_equal(&p->remote, src))
+	jvpn_for_each_path_rcu_bh(p, s)
+		if (p->sock == js && jvpn_sockaddr_equal(&p->remote, src))
 			return p;
-	}
 	return NULL;
-}
-
-static unsigned int path_count_locked(struct jvpn_session *s, int *free_slot)
-{
-	unsigned int i, n = 0;
-
-	*free_slot = -1;
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		if (path_slot_locked(s, i))
-			n++;
-		else if (*free_slot < 0)
-			*free_slot = i;
-	}
-	return n;
 }
 
 static bool path_family_ok(const struct jvpn_sock *js,
@@ -90,9 +89,9 @@ int jvpn_path_add(struct jvpn_session *s, u32 id, struct jvpn_sock *js,
 		  struct netlink_ext_ack *extack)
 {
 	struct jvpn_dev *jd = s->jd;
+	struct jvpn_path __rcu **tail = &s->paths;
+	unsigned int n = 0;
 	struct jvpn_path *p;
-	unsigned int i;
-	int slot, ret;
 
 	lockdep_assert_held(&jd->lock);
 	if (!path_family_ok(js, remote)) {
@@ -100,10 +99,7 @@ int jvpn_path_add(struct jvpn_session *s, u32 id, struct jvpn_sock *js,
 				   "remote address family does not match the socket");
 		return -EAFNOSUPPORT;
 	}
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		p = path_slot_locked(s, i);
-		if (!p)
-			continue;
+	for_each_path_locked(p, s) {
 		if (p->id == id) {
 			NL_SET_ERR_MSG_MOD(extack, "path id already exists");
 			return -EEXIST;
@@ -113,26 +109,23 @@ int jvpn_path_add(struct jvpn_session *s, u32 id, struct jvpn_sock *js,
 					   "a path with this socket and remote exists");
 			return -EEXIST;
 		}
+		tail = &p->next;
+		n++;
 	}
-	if (path_count_locked(s, &slot) >= jd->max_paths || slot < 0) {
+	if (n >= jd->max_paths || n >= JVPN_MAX_PATHS_LIMIT) {
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_LIMIT_REFUSED);
 		NL_SET_ERR_MSG_MOD(extack, "session path limit reached");
 		return -ENOSPC;
 	}
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	p = kmem_cache_zalloc(path_cache, GFP_KERNEL_ACCOUNT);
 	if (!p)
 		return -ENOMEM;
-	ret = dst_cache_init(&p->dst_cache, GFP_KERNEL_ACCOUNT);
-	if (ret) {
-		kfree(p);
-		return ret;
-	}
 	p->id = id;
 	p->sock = js;
 	p->remote = *remote;
 	js->n_paths++;
-	rcu_assign_pointer(s->paths[slot], p);
+	rcu_assign_pointer(*tail, p);
 	if (!rcu_access_pointer(s->active))
 		rcu_assign_pointer(s->active, p);
 	/* Every change of the path set moves the version, so a caller's
@@ -142,12 +135,86 @@ int jvpn_path_add(struct jvpn_session *s, u32 id, struct jvpn_sock *js,
 	return 0;
 }
 
+static void route_free_rcu(struct rcu_head *rcu)
+{
+	struct jvpn_route *r = container_of(rcu, struct jvpn_route, rcu);
+
+	dst_release(r->dst);
+	kfree(r);
+}
+
+/* TX, under rcu_read_lock_bh(): the cached route with a reference for the
+ * caller and its source address, or NULL (none yet, or stale).  The cache's
+ * own reference is dropped only a grace period after the route left the
+ * path, so dst_hold() here is safe.
+ */
+struct dst_entry *jvpn_route_get(struct jvpn_path *p, void *saddr)
+{
+	struct jvpn_route *r = rcu_dereference_bh(p->route);
+	struct dst_entry *dst;
+
+	if (!r)
+		return NULL;
+	dst = r->dst;
+	if (unlikely(dst->obsolete && !dst->ops->check(dst, r->cookie))) {
+		/* Drop it now rather than pin a dead route until the
+		 * next successful lookup.
+		 */
+		if (cmpxchg(&p->route, RCU_INITIALIZER(r), NULL) ==
+		    RCU_INITIALIZER(r))
+			call_rcu(&r->rcu, route_free_rcu);
+		return NULL;
+	}
+	dst_hold(dst);
+	if (p->remote.sa.sa_family == AF_INET)
+		*(__be32 *)saddr = r->saddr4;
+	else
+		*(struct in6_addr *)saddr = r->saddr6;
+	return dst;
+}
+
+/* TX, after a route lookup: caches @dst (the caller keeps its own
+ * reference) with @saddr.  Concurrent senders may both replace the route;
+ * each replaced one is freed once.  Without memory the route is simply
+ * not cached.
+ */
+void jvpn_route_set(struct jvpn_path *p, struct dst_entry *dst,
+		    const void *saddr)
+{
+	struct jvpn_route *r, *old;
+
+	r = kmalloc(sizeof(*r), GFP_ATOMIC | __GFP_NOWARN);
+	if (!r)
+		return;
+	r->dst = dst;
+	r->cookie = 0;
+	if (p->remote.sa.sa_family == AF_INET) {
+		r->saddr4 = *(const __be32 *)saddr;
+	} else {
+		r->saddr6 = *(const struct in6_addr *)saddr;
+#if IS_ENABLED(CONFIG_IPV6)
+		r->cookie = rt6_get_cookie((struct rt6_info *)dst);
+#endif
+	}
+	dst_hold(dst);
+	old = unrcu_pointer(xchg(&p->route, RCU_INITIALIZER(r)));
+	if (old)
+		call_rcu(&old->rcu, route_free_rcu);
+}
+
 static void path_free_rcu(struct rcu_head *rcu)
 {
 	struct jvpn_path *p = container_of(rcu, struct jvpn_path, rcu);
+	struct jvpn_route *r = rcu_dereference_raw(p->route);
 
-	dst_cache_destroy(&p->dst_cache);
-	kfree(p);
+	/* A grace period has passed since the path was unlinked: no sender
+	 * holds it, nor its route.
+	 */
+	if (r) {
+		dst_release(r->dst);
+		kfree(r);
+	}
+	kmem_cache_free(path_cache, p);
 }
 
 static void path_release(struct jvpn_path *p)
@@ -162,20 +229,20 @@ static void path_release(struct jvpn_path *p)
 int jvpn_path_del(struct jvpn_session *s, u32 id,
 		  struct netlink_ext_ack *extack)
 {
-	unsigned int i;
+	struct jvpn_path __rcu **pp = &s->paths;
+	struct jvpn_path *p;
 
 	lockdep_assert_held(&s->jd->lock);
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		struct jvpn_path *p = path_slot_locked(s, i);
-
-		if (!p || p->id != id)
+	for (; (p = path_next_locked(s, pp)); pp = &p->next) {
+		if (p->id != id)
 			continue;
 		if (p == rcu_access_pointer(s->active)) {
 			NL_SET_ERR_MSG_MOD(extack,
 					   "path is active: activate another path first");
 			return -EBUSY;
 		}
-		RCU_INIT_POINTER(s->paths[i], NULL);
+		/* Readers on @p still see its successors through p->next. */
+		rcu_assign_pointer(*pp, path_next_locked(s, &p->next));
 		path_release(p);
 		s->state_version++;
 		return 0;
@@ -208,7 +275,7 @@ int jvpn_path_activate(struct jvpn_session *s, u32 id, u64 expected_version,
 	WRITE_ONCE(p->silent_reported, false);
 	if (p != rcu_access_pointer(s->active)) {
 		rcu_assign_pointer(s->active, p);
-		jvpn_stat_inc(&s->stats, JVPN_STAT_PATH_SWITCHES);
+		jvpn_sstat_inc(&s->stats, JVPN_STAT_PATH_SWITCHES);
 		jvpn_stat_inc(&s->jd->stats, JVPN_STAT_PATH_SWITCHES);
 	}
 	s->state_version++;
@@ -218,15 +285,13 @@ int jvpn_path_activate(struct jvpn_session *s, u32 id, u64 expected_version,
 /* Session teardown: no reader can reach the session any more. */
 void jvpn_path_free_all(struct jvpn_session *s)
 {
-	unsigned int i;
+	struct jvpn_path *p, *next;
 
 	RCU_INIT_POINTER(s->active, NULL);
-	for (i = 0; i < JVPN_MAX_PATHS_LIMIT; i++) {
-		struct jvpn_path *p = rcu_dereference_raw(s->paths[i]);
-
-		if (p) {
-			RCU_INIT_POINTER(s->paths[i], NULL);
-			path_release(p);
-		}
+	p = rcu_dereference_raw(s->paths);
+	RCU_INIT_POINTER(s->paths, NULL);
+	for (; p; p = next) {
+		next = rcu_dereference_raw(p->next);
+		path_release(p);
 	}
 }

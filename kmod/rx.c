@@ -80,7 +80,7 @@ static void note_path_rx(struct jvpn_session *s, struct jvpn_path *p,
 {
 	atomic64_inc(&p->rx_packets);
 	atomic64_add(len, &p->rx_bytes);
-	WRITE_ONCE(p->last_rx, jiffies);
+	WRITE_ONCE(p->last_rx, (u32)jiffies ?: 1);
 	if (READ_ONCE(p->tx_since_rx))
 		WRITE_ONCE(p->tx_since_rx, 0);
 	if (unlikely(READ_ONCE(p->silent_reported))) {
@@ -98,13 +98,16 @@ static void note_unknown_source(struct jvpn_session *s,
 				const struct jvpn_sock *js,
 				const union jvpn_sockaddr *src)
 {
-	unsigned long last = READ_ONCE(s->unknown_event_at);
+	u32 now = jiffies, last = READ_ONCE(s->unknown_event_at);
 
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_UNKNOWN_SOURCE);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_UNKNOWN_SOURCE);
 	jvpn_stat_inc(&s->jd->stats, JVPN_STAT_RX_UNKNOWN_SOURCE);
-	if (last && time_before(jiffies, last + HZ))
+	/* 32 bits of jiffies: wrapping costs at most one suppressed event
+	 * every 2^32 ticks.
+	 */
+	if (last && now - last < HZ)
 		return;
-	WRITE_ONCE(s->unknown_event_at, jiffies ?: 1);
+	WRITE_ONCE(s->unknown_event_at, now ?: 1);
 	jvpn_event_unknown_source(s, js, src);
 }
 
@@ -201,7 +204,7 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 		note_unknown_source(s, js, &src);
 
 	if (!skb->len) {
-		jvpn_stat_inc(&s->stats, JVPN_STAT_KEEPALIVES_RX);
+		jvpn_sstat_inc(&s->stats, JVPN_STAT_KEEPALIVES_RX);
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_KEEPALIVES_RX);
 		consume_skb(skb);
 		return 0;
@@ -209,23 +212,23 @@ static enum jvpn_stat rx_data(struct jvpn_sock *js, struct sk_buff *skb,
 	if (!inner_source(skb, &inner) || !jvpn_session_allows_src(s, &inner))
 		goto session_err_inner;
 
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_PACKETS);
-	jvpn_stat_add(&s->stats, JVPN_STAT_RX_BYTES, skb->len);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_PACKETS);
+	jvpn_sstat_add(&s->stats, JVPN_STAT_RX_BYTES, skb->len);
 	answer_data(jd, s);
 	deliver(jd, skb);
 	return 0;
 
 session_err_no_key:
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_NO_KEY);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_NO_KEY);
 	return JVPN_STAT_RX_NO_KEY;
 session_err_auth:
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_AUTH_FAIL);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_AUTH_FAIL);
 	return JVPN_STAT_RX_AUTH_FAIL;
 session_err_replay:
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_REPLAY);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_REPLAY);
 	return JVPN_STAT_RX_REPLAY;
 session_err_inner:
-	jvpn_stat_inc(&s->stats, JVPN_STAT_RX_INNER_MISMATCH);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_RX_INNER_MISMATCH);
 	return JVPN_STAT_RX_INNER_MISMATCH;
 }
 

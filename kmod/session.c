@@ -6,6 +6,7 @@
 #include <linux/slab.h>
 #include <linux/jiffies.h>
 #include <linux/netlink.h>
+#include <net/ipv6.h>
 
 #include "data.h"
 #include "device.h"
@@ -26,6 +27,68 @@ static const struct rhashtable_params inner_params = {
 	.head_offset = offsetof(struct jvpn_inner, node),
 	.automatic_shrinking = true,
 };
+
+/* Caches of the exact object sizes: kmalloc would round a session up to
+ * 1 KB, a key to 128 B and a one-address inner set to 96 B.
+ */
+static struct kmem_cache *session_cache;
+static struct kmem_cache *key_cache;
+static struct kmem_cache *inner1_cache;	/* jvpn_inner_set with n == 1 */
+
+#define INNER1_SIZE	struct_size_t(struct jvpn_inner_set, e, 1)
+
+int jvpn_session_cache_init(void)
+{
+	session_cache = KMEM_CACHE(jvpn_session, SLAB_ACCOUNT);
+	key_cache = KMEM_CACHE(jvpn_key, SLAB_ACCOUNT);
+	inner1_cache = kmem_cache_create("jvpn_inner_set1", INNER1_SIZE,
+					 __alignof__(struct jvpn_inner_set),
+					 SLAB_ACCOUNT, NULL);
+	if (session_cache && key_cache && inner1_cache)
+		return 0;
+	jvpn_session_cache_destroy();
+	return -ENOMEM;
+}
+
+/* After rcu_barrier(): the RCU callbacks free into these caches. */
+void jvpn_session_cache_destroy(void)
+{
+	kmem_cache_destroy(inner1_cache);
+	kmem_cache_destroy(key_cache);
+	kmem_cache_destroy(session_cache);
+	inner1_cache = NULL;
+	key_cache = NULL;
+	session_cache = NULL;
+}
+
+static void key_free(struct jvpn_key *k)
+{
+	if (!k)
+		return;
+	memzero_explicit(k, sizeof(*k));
+	kmem_cache_free(key_cache, k);
+}
+
+static struct jvpn_inner_set *inner_set_alloc(unsigned int n)
+{
+	if (n == 1)
+		return kmem_cache_zalloc(inner1_cache, GFP_KERNEL_ACCOUNT);
+	return kzalloc(struct_size_t(struct jvpn_inner_set, e, n),
+		       GFP_KERNEL_ACCOUNT);
+}
+
+static void inner_set_free(struct jvpn_inner_set *set)
+{
+	if (set && set->n == 1)
+		kmem_cache_free(inner1_cache, set);
+	else
+		kfree(set);
+}
+
+static void inner_set_free_rcu(struct rcu_head *rcu)
+{
+	inner_set_free(container_of(rcu, struct jvpn_inner_set, rcu));
+}
 
 int jvpn_sessions_init(struct jvpn_dev *jd)
 {
@@ -92,12 +155,13 @@ static void session_free_rcu(struct rcu_head *rcu)
 	struct jvpn_keyslots *ks = rcu_dereference_raw(s->keys);
 
 	if (ks) {
-		kfree_sensitive(ks->slot[0]);
-		kfree_sensitive(ks->slot[1]);
+		key_free(ks->slot[0]);
+		key_free(ks->slot[1]);
 		kfree(ks);
 	}
-	kfree(rcu_dereference_raw(s->inner));
-	kfree_sensitive(s);
+	inner_set_free(rcu_dereference_raw(s->inner));
+	memzero_explicit(s, sizeof(*s));
+	kmem_cache_free(session_cache, s);
 }
 
 static void session_silent_timer(struct timer_list *t);
@@ -116,7 +180,9 @@ struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 		NL_SET_ERR_MSG_MOD(extack, "device session limit reached");
 		return ERR_PTR(-ENOSPC);
 	}
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	BUILD_BUG_ON(jvpn_session_stat_idx(JVPN_STAT_PATH_SWITCHES) !=
+		     JVPN_SESSION_STATS - 1);
+	s = kmem_cache_zalloc(session_cache, GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return ERR_PTR(-ENOMEM);
 	s->id = id;
@@ -130,7 +196,7 @@ struct jvpn_session *jvpn_session_create(struct jvpn_dev *jd, u32 id,
 	ret = rhashtable_lookup_insert_fast(&jd->sessions, &s->node,
 					    session_params);
 	if (ret) {
-		kfree(s);
+		kmem_cache_free(session_cache, s);
 		if (ret == -EEXIST)
 			NL_SET_ERR_MSG_MOD(extack, "session id already exists");
 		return ERR_PTR(ret);
@@ -183,7 +249,7 @@ int jvpn_session_set_inner(struct jvpn_session *s,
 		NL_SET_ERR_MSG_MOD(extack, "device inner prefix limit reached");
 		return -ENOSPC;
 	}
-	set = kzalloc(struct_size(set, e, n), GFP_KERNEL_ACCOUNT);
+	set = inner_set_alloc(n);
 	if (!set)
 		return -ENOMEM;
 	set->n = n;
@@ -203,14 +269,14 @@ int jvpn_session_set_inner(struct jvpn_session *s,
 		if (old)
 			WARN_ON(inner_link_arr(jd, old->e, old_n));
 		/* Lockless TX lookups may have seen part of the new set. */
-		kfree_rcu(set, rcu);
+		call_rcu(&set->rcu, inner_set_free_rcu);
 		NL_SET_ERR_MSG_MOD(extack,
 				   "inner address used by another session");
 		return ret == -EEXIST ? -EADDRINUSE : ret;
 	}
 	rcu_assign_pointer(s->inner, set);
 	if (old)
-		kfree_rcu(old, rcu);
+		call_rcu(&old->rcu, inner_set_free_rcu);
 	s->state_version++;
 	return 0;
 }
@@ -245,7 +311,11 @@ void jvpn_session_remove(struct jvpn_session *s, bool notify)
 
 static void session_destroy_one(void *ptr, void *arg)
 {
-	session_free(ptr);
+	struct jvpn_session *s = ptr;
+
+	/* Off the list before its rcu_head overwrites the links. */
+	list_del(&s->list);
+	session_free(s);
 }
 
 /* Device teardown: the device is unregistered and its sockets are unhooked,
@@ -311,7 +381,8 @@ static void session_silent_timer(struct timer_list *t)
 	struct jvpn_session *s = from_timer(s, t, silent_timer);
 	unsigned long silent = msecs_to_jiffies(READ_ONCE(s->jd->silent_ms));
 	struct jvpn_path *p;
-	unsigned long since;
+	u32 since;
+	s32 elapsed;
 
 	rcu_read_lock_bh();
 	p = rcu_dereference_bh(s->active);
@@ -320,9 +391,10 @@ static void session_silent_timer(struct timer_list *t)
 	since = READ_ONCE(p->tx_since_rx);
 	if (!since || READ_ONCE(p->silent_reported))
 		goto out;
-	if (time_before(jiffies, since + silent)) {
+	elapsed = (u32)jiffies - since;
+	if (elapsed < (s32)silent) {
 		/* TX restarted the episode after we were armed. */
-		mod_timer(&s->silent_timer, since + silent);
+		mod_timer(&s->silent_timer, jiffies + (silent - elapsed));
 		goto out;
 	}
 	WRITE_ONCE(p->silent_reported, true);
@@ -352,14 +424,9 @@ static void session_keepalive_timer(struct timer_list *t)
 
 /* Key slots ------------------------------------------------------------ */
 
-static void keyslots_free_rcu(struct rcu_head *rcu)
-{
-	kfree(container_of(rcu, struct jvpn_keyslots, rcu));
-}
-
 static void key_free_rcu(struct rcu_head *rcu)
 {
-	kfree_sensitive(container_of(rcu, struct jvpn_key, rcu));
+	key_free(container_of(rcu, struct jvpn_key, rcu));
 }
 
 /* Publishes a new pair of slots; frees the old container and any key that
@@ -386,7 +453,10 @@ static int keyslots_publish(struct jvpn_session *s, struct jvpn_key *k0,
 		if (k && k != k0 && k != k1)
 			call_rcu(&k->rcu, key_free_rcu);
 	}
-	call_rcu(&old->rcu, keyslots_free_rcu);
+	/* Process context (jd->lock is a mutex): the headless form, which
+	 * keeps the container at two pointers.
+	 */
+	kfree_rcu_mightsleep(old);
 	return 0;
 }
 
@@ -408,18 +478,18 @@ int jvpn_key_install(struct jvpn_session *s, unsigned int slot, u8 key_id,
 		NL_SET_ERR_MSG_MOD(extack, "key id is used by the other slot");
 		return -EEXIST;
 	}
-	k = kzalloc(sizeof(*k), GFP_KERNEL_ACCOUNT);
+	k = kmem_cache_zalloc(key_cache, GFP_KERNEL_ACCOUNT);
 	if (!k)
 		return -ENOMEM;
 	k->key_id = key_id;
 	memcpy(k->encrypt, encrypt, JVPN_KEY_LEN);
 	memcpy(k->decrypt, decrypt, JVPN_KEY_LEN);
-	k->created = get_jiffies_64();
+	k->created = jiffies;
 
 	ret = slot ? keyslots_publish(s, other, k) :
 		     keyslots_publish(s, k, other);
 	if (ret)
-		kfree_sensitive(k);
+		key_free(k);
 	return ret;
 }
 

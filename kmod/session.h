@@ -25,9 +25,12 @@ struct jvpn_key {
 	u8 key_id;
 	bool limit_reported;
 	bool rx_reported;		/* SECONDARY_KEY_USED sent */
+	/* jiffies: the age is reported in u32 milliseconds, which wrap
+	 * sooner than 32 bits of jiffies.
+	 */
+	u32 created;
 	u8 encrypt[JVPN_KEY_LEN];
 	u8 decrypt[JVPN_KEY_LEN];
-	u64 created;			/* jiffies64 */
 	atomic64_t tx_packets;
 	atomic64_t rx_packets;
 	struct rcu_head rcu;
@@ -38,8 +41,7 @@ struct jvpn_key {
  * and new container and freed only when a slot drops them.
  */
 struct jvpn_keyslots {
-	struct jvpn_key *slot[2];
-	struct rcu_head rcu;
+	struct jvpn_key *slot[2];	/* freed with kfree_rcu_mightsleep() */
 };
 
 /* An inner address or prefix a session may use as source (RX) and is
@@ -58,8 +60,10 @@ struct jvpn_inner_key {
 struct jvpn_inner {
 	struct jvpn_inner_key key;
 	struct jvpn_session *session;
-	struct rhash_head node;		/* host addresses */
-	struct list_head list;		/* prefixes */
+	union {				/* by inner_is_host(&key) */
+		struct rhash_head node;	/* host addresses */
+		struct list_head list;	/* prefixes */
+	};
 };
 
 /* A session's inner addresses, published as a whole under RCU. */
@@ -69,36 +73,44 @@ struct jvpn_inner_set {
 	struct jvpn_inner e[];
 };
 
+/*
+ * Memory: one session with one path, one key and one inner address is
+ * about 900 B of slab objects (struct jvpn_session 584 B, jvpn_path 120 B,
+ * jvpn_key 104 B, jvpn_keyslots 16 B, a one-entry jvpn_inner_set 72 B, each
+ * from a cache of its exact size) and nothing per CPU.  The fields the data
+ * path reads for every packet come first.
+ */
 struct jvpn_session {
 	struct rhash_head node;
-	struct list_head list;		/* jvpn_dev.session_list, for dumps */
-	u64 serial;			/* creation order, dump cursor */
 	u32 id;
 	u32 peer_id;
 	struct jvpn_dev *jd;
-
 	struct jvpn_keyslots __rcu *keys;
 	atomic64_t tx_counter;
-
-	spinlock_t rx_lock;		/* protects replay */
-	struct jvpn_replay replay;
-
 	struct jvpn_path __rcu *active;
-	struct jvpn_path __rcu *paths[JVPN_MAX_PATHS_LIMIT];
-	u64 state_version;
-
+	struct jvpn_path __rcu *paths;	/* list through jvpn_path.next */
 	struct jvpn_inner_set __rcu *inner;
 
 	unsigned long last_rx;
 	unsigned long last_tx;
-	unsigned long unknown_event_at;
+	spinlock_t rx_lock;		/* protects replay */
+	u32 unknown_event_at;		/* jiffies, 0: never */
+	struct jvpn_replay replay;
+	struct jvpn_session_stats stats;
 	struct timer_list silent_timer;
 	struct timer_list keepalive_timer;
 
-	struct jvpn_stats stats;
-	struct rcu_head rcu;
+	/* Configuration and dumps, under jd->lock. */
+	u64 state_version;
+	u64 serial;			/* creation order, dump cursor */
+	union {
+		struct list_head list;	/* jvpn_dev.session_list */
+		struct rcu_head rcu;	/* once off the list */
+	};
 };
 
+int jvpn_session_cache_init(void);
+void jvpn_session_cache_destroy(void);
 int jvpn_sessions_init(struct jvpn_dev *jd);
 void jvpn_sessions_destroy(struct jvpn_dev *jd);
 

@@ -30,4 +30,56 @@ static inline u64 jvpn_stat_read(const struct jvpn_stats *s, enum jvpn_stat i)
 	return atomic64_read(&s->c[i]);
 }
 
+/*
+ * A session counts only what can happen to a session: not the device-only
+ * counters (RX_MALFORMED, RX_NO_SESSION, TX_NO_SESSION, EVENTS_SENT,
+ * EVENTS_DROPPED, LIMIT_REFUSED), which read as 0 for a session.  15
+ * counters instead of 23 keep struct jvpn_session small.
+ */
+#define JVPN_SESSION_STATS	15
+
+struct jvpn_session_stats {
+	atomic64_t c[JVPN_SESSION_STATS];
+};
+
+/* Index in jvpn_session_stats.c, or -1 for a device-only counter.  Folds
+ * to a constant when @i is one.
+ */
+static inline int jvpn_session_stat_idx(enum jvpn_stat i)
+{
+	if (i >= JVPN_STAT_RX_PACKETS && i <= JVPN_STAT_RX_AUTH_FAIL)
+		return i - JVPN_STAT_RX_PACKETS;
+	if (i >= JVPN_STAT_RX_NO_KEY && i <= JVPN_STAT_RX_INNER_MISMATCH)
+		return i - JVPN_STAT_RX_NO_KEY + 6;
+	if (i >= JVPN_STAT_TX_NO_PATH && i <= JVPN_STAT_PATH_SWITCHES)
+		return i - JVPN_STAT_TX_NO_PATH + 9;
+	return -1;
+}
+
+static inline void jvpn_sstat_add(struct jvpn_session_stats *s,
+				  enum jvpn_stat i, u64 v)
+{
+	int k = jvpn_session_stat_idx(i);
+
+	if (likely(k >= 0))
+		atomic64_add(v, &s->c[k]);
+}
+
+static inline void jvpn_sstat_inc(struct jvpn_session_stats *s,
+				  enum jvpn_stat i)
+{
+	int k = jvpn_session_stat_idx(i);
+
+	if (likely(k >= 0))
+		atomic64_inc(&s->c[k]);
+}
+
+static inline u64 jvpn_sstat_read(const struct jvpn_session_stats *s,
+				  enum jvpn_stat i)
+{
+	int k = jvpn_session_stat_idx(i);
+
+	return k >= 0 ? atomic64_read(&s->c[k]) : 0;
+}
+
 #endif /* _JVPN_STATS_H */

@@ -63,7 +63,7 @@ static int path_send4(struct jvpn_dev *jd, struct jvpn_path *p,
 	};
 	struct rtable *rt;
 
-	rt = dst_cache_get_ip4(&p->dst_cache, &fl.saddr);
+	rt = (struct rtable *)jvpn_route_get(p, &fl.saddr);
 	if (!rt) {
 		rt = ip_route_output_flow(sock_net(sk), &fl, sk);
 		if (IS_ERR(rt))
@@ -72,7 +72,7 @@ static int path_send4(struct jvpn_dev *jd, struct jvpn_path *p,
 			ip_rt_put(rt);
 			return -ELOOP;
 		}
-		dst_cache_set_ip4(&p->dst_cache, &rt->dst, fl.saddr);
+		jvpn_route_set(p, &rt->dst, &fl.saddr);
 	}
 	skb->ignore_df = 1;
 	udp_tunnel_xmit_skb(rt, sk, skb, fl.saddr, fl.daddr, 0,
@@ -96,7 +96,7 @@ static int path_send6(struct jvpn_dev *jd, struct jvpn_path *p,
 	};
 	struct dst_entry *dst;
 
-	dst = dst_cache_get_ip6(&p->dst_cache, &fl.saddr);
+	dst = jvpn_route_get(p, &fl.saddr);
 	if (!dst) {
 		dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl,
 						      NULL);
@@ -106,7 +106,7 @@ static int path_send6(struct jvpn_dev *jd, struct jvpn_path *p,
 			dst_release(dst);
 			return -ELOOP;
 		}
-		dst_cache_set_ip6(&p->dst_cache, dst, &fl.saddr);
+		jvpn_route_set(p, dst, &fl.saddr);
 	}
 	skb->ignore_df = 1;
 	udp_tunnel6_xmit_skb(dst, sk, skb, jd->dev, &fl.saddr, &fl.daddr, 0,
@@ -147,7 +147,7 @@ static void path_note_tx_attempt(struct jvpn_session *s, struct jvpn_path *p,
 {
 	if (READ_ONCE(p->tx_since_rx))
 		return;
-	WRITE_ONCE(p->tx_since_rx, now ?: 1);
+	WRITE_ONCE(p->tx_since_rx, (u32)now ?: 1);
 	if (!timer_pending(&s->silent_timer))
 		mod_timer(&s->silent_timer,
 			  now + msecs_to_jiffies(READ_ONCE(s->jd->silent_ms)));
@@ -162,7 +162,7 @@ static void path_note_tx(struct jvpn_session *s, struct jvpn_path *p,
 {
 	unsigned long now = jiffies;
 
-	WRITE_ONCE(p->last_tx, now);
+	WRITE_ONCE(p->last_tx, (u32)now ?: 1);
 	WRITE_ONCE(s->last_tx, now);
 	if (answerable)
 		path_note_tx_attempt(s, p, now);
@@ -218,7 +218,7 @@ static void session_send(struct jvpn_session *s, struct sk_buff *skb)
 	}
 	key_note_tx(s, k, counter);
 	if (unlikely(path_send(jd, p, skb))) {
-		jvpn_stat_inc(&s->stats, JVPN_STAT_TX_ERRORS);
+		jvpn_sstat_inc(&s->stats, JVPN_STAT_TX_ERRORS);
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_TX_ERRORS);
 		DEV_STATS_INC(jd->dev, tx_errors);
 		/* No route (link down): a TX the peer cannot answer, so
@@ -227,12 +227,12 @@ static void session_send(struct jvpn_session *s, struct sk_buff *skb)
 		path_note_tx_attempt(s, p, jiffies);
 		return;
 	}
-	jvpn_stat_inc(&s->stats, JVPN_STAT_TX_PACKETS);
-	jvpn_stat_add(&s->stats, JVPN_STAT_TX_BYTES, len);
+	jvpn_sstat_inc(&s->stats, JVPN_STAT_TX_PACKETS);
+	jvpn_sstat_add(&s->stats, JVPN_STAT_TX_BYTES, len);
 	atomic64_inc(&p->tx_packets);
 	atomic64_add(len, &p->tx_bytes);
 	if (!len) {
-		jvpn_stat_inc(&s->stats, JVPN_STAT_KEEPALIVES_TX);
+		jvpn_sstat_inc(&s->stats, JVPN_STAT_KEEPALIVES_TX);
 		jvpn_stat_inc(&jd->stats, JVPN_STAT_KEEPALIVES_TX);
 	}
 	dev_sw_netstats_tx_add(jd->dev, 1, len);
@@ -240,7 +240,7 @@ static void session_send(struct jvpn_session *s, struct sk_buff *skb)
 	return;
 
 drop:
-	jvpn_stat_inc(&s->stats, err);
+	jvpn_sstat_inc(&s->stats, err);
 	jvpn_stat_inc(&jd->stats, err);
 	DEV_STATS_INC(jd->dev, tx_dropped);
 	kfree_skb(skb);

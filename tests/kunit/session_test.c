@@ -935,6 +935,172 @@ static void session_test_remove_paths(struct kunit *test)
 	sock_release(sock);
 }
 
+/* One-address sets come from their own cache, others from kmalloc: every
+ * change of size frees the old set the right way, and a single prefix (an
+ * entry linked by its list, not its hash node) works like a host.
+ */
+static void session_test_inner_one(struct kunit *test)
+{
+	struct jvpn_dev *jd = test->priv;
+	struct jvpn_session *a;
+
+	mutex_lock(&jd->lock);
+	a = create(test, jd, 1);
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, "10.0.0.1", NULL), 0);
+	KUNIT_EXPECT_EQ(test, inner_of(a)->n, 1U);
+	KUNIT_EXPECT_PTR_EQ(test, owner(test, jd, "10.0.0.1"), a);
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, "10.7.0.0/16", NULL), 0);
+	KUNIT_EXPECT_EQ(test, inner_of(a)->n, 1U);
+	KUNIT_EXPECT_NULL(test, owner(test, jd, "10.0.0.1"));
+	KUNIT_EXPECT_PTR_EQ(test, owner(test, jd, "10.7.3.4"), a);
+	KUNIT_EXPECT_TRUE(test, allows(test, a, "10.7.3.4"));
+	KUNIT_EXPECT_EQ(test, jd->n_prefixes, 1U);
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, "10.0.0.1", "fd00::1",
+					NULL), 0);
+	KUNIT_EXPECT_EQ(test, inner_of(a)->n, 2U);
+	KUNIT_EXPECT_EQ(test, jd->n_prefixes, 0U);
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, "fd00::1", NULL), 0);
+	KUNIT_EXPECT_PTR_EQ(test, owner(test, jd, "fd00::1"), a);
+	KUNIT_EXPECT_NULL(test, owner(test, jd, "10.0.0.1"));
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, NULL), 0);
+	KUNIT_ASSERT_EQ(test, set_inner(test, a, NULL, "10.0.0.9", NULL), 0);
+	jvpn_session_remove(a, false);
+	KUNIT_EXPECT_NULL(test, owner(test, jd, "10.0.0.9"));
+	KUNIT_EXPECT_EQ(test, atomic_read(&jd->inner_hosts.nelems), 0);
+	mutex_unlock(&jd->lock);
+	rcu_barrier();
+}
+
+/* Paths sit on a list in the order they were added; deleting one in the
+ * middle keeps the others reachable, and max_paths still bounds them.
+ */
+static void session_test_paths(struct kunit *test)
+{
+	struct jvpn_dev *jd = test->priv;
+	static const u32 want1[] = { 10, 12, 13, 14 };
+	union jvpn_sockaddr r[6] = {};
+	struct netlink_ext_ack ext = {};
+	struct jvpn_path *p, *found;
+	struct jvpn_session *a;
+	struct socket *sock;
+	struct jvpn_sock *js;
+	unsigned int i;
+
+	js = kunit_kzalloc(test, sizeof(*js), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, js);
+	KUNIT_ASSERT_EQ(test, sock_create_kern(&init_net, AF_INET, SOCK_DGRAM,
+					       IPPROTO_UDP, &sock), 0);
+	js->id = 1;
+	js->sock = sock;
+	js->jd = jd;
+	for (i = 0; i < ARRAY_SIZE(r); i++) {
+		r[i].in4.sin_family = AF_INET;
+		r[i].in4.sin_port = htons(51820);
+		r[i].in4.sin_addr.s_addr = htonl(0xc0000201 + i);
+	}
+
+	mutex_lock(&jd->lock);
+	a = create(test, jd, 1);
+	for (i = 0; i < 3; i++)
+		KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 10 + i, js, &r[i], NULL),
+				0);
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 10, js, &r[5], NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 20, js, &r[1], NULL), -EEXIST);
+	KUNIT_EXPECT_EQ(test, jvpn_path_del(a, 10, &ext), -EBUSY);
+	KUNIT_EXPECT_EQ(test, jvpn_path_del(a, 11, NULL), 0);
+	KUNIT_EXPECT_EQ(test, jvpn_path_del(a, 11, NULL), -ENOENT);
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 13, js, &r[3], NULL), 0);
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 14, js, &r[4], NULL), 0);
+	KUNIT_EXPECT_EQ(test, js->n_paths, 4U);
+
+	/* max_paths is 4. */
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 15, js, &r[5], NULL), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, dstat(jd, JVPN_STAT_LIMIT_REFUSED), 1ULL);
+
+	i = 0;
+	rcu_read_lock();
+	jvpn_for_each_path_rcu(p, a) {
+		if (i < ARRAY_SIZE(want1))
+			KUNIT_EXPECT_EQ(test, p->id, want1[i]);
+		i++;
+	}
+	rcu_read_unlock();
+	KUNIT_EXPECT_EQ(test, i, 4U);
+
+	rcu_read_lock_bh();
+	found = jvpn_path_match_rcu(a, js, &r[1]);
+	KUNIT_EXPECT_NULL(test, found);
+	found = jvpn_path_match_rcu(a, js, &r[4]);
+	KUNIT_EXPECT_TRUE(test, found && found->id == 14);
+	rcu_read_unlock_bh();
+
+	/* The head can go once another path is active. */
+	KUNIT_EXPECT_EQ(test, jvpn_path_activate(a, 14, a->state_version,
+						 NULL), 0);
+	KUNIT_EXPECT_EQ(test, jvpn_sstat_read(&a->stats,
+					      JVPN_STAT_PATH_SWITCHES), 1ULL);
+	KUNIT_EXPECT_EQ(test, jvpn_path_del(a, 10, NULL), 0);
+	KUNIT_EXPECT_NULL(test, jvpn_path_find_locked(a, 10));
+	KUNIT_EXPECT_NOT_NULL(test, jvpn_path_find_locked(a, 12));
+	KUNIT_EXPECT_EQ(test, jvpn_path_add(a, 15, js, &r[5], NULL), 0);
+	KUNIT_EXPECT_EQ(test, js->n_paths, 4U);
+
+	jvpn_session_remove(a, false);
+	KUNIT_EXPECT_EQ(test, js->n_paths, 0U);
+	mutex_unlock(&jd->lock);
+
+	rcu_barrier();
+	sock_release(sock);
+}
+
+/* A session keeps only the counters that can move for a session; the
+ * device-only ones read as zero.
+ */
+static void session_test_stats_map(struct kunit *test)
+{
+	struct jvpn_dev *jd = test->priv;
+	bool used[JVPN_SESSION_STATS] = {};
+	struct jvpn_session *a;
+	unsigned int i, n = 0;
+	int k;
+
+	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++) {
+		k = jvpn_session_stat_idx(i);
+		switch (i) {
+		case JVPN_STAT_RX_MALFORMED:
+		case JVPN_STAT_RX_NO_SESSION:
+		case JVPN_STAT_TX_NO_SESSION:
+		case JVPN_STAT_EVENTS_SENT:
+		case JVPN_STAT_EVENTS_DROPPED:
+		case JVPN_STAT_LIMIT_REFUSED:
+			KUNIT_EXPECT_EQ_MSG(test, k, -1, "stat %u", i);
+			continue;
+		}
+		KUNIT_ASSERT_TRUE_MSG(test, k >= 0 && k < JVPN_SESSION_STATS,
+				      "stat %u -> %d", i, k);
+		KUNIT_EXPECT_FALSE_MSG(test, used[k], "stat %u -> %d", i, k);
+		used[k] = true;
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, (unsigned int)JVPN_SESSION_STATS);
+	KUNIT_EXPECT_EQ(test, jvpn_session_stat_idx(JVPN_STAT_UNSPEC), -1);
+	KUNIT_EXPECT_EQ(test, jvpn_session_stat_idx(JVPN_STAT_PAD), -1);
+
+	mutex_lock(&jd->lock);
+	a = create(test, jd, 1);
+	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++)
+		jvpn_sstat_add(&a->stats, i, i);
+	jvpn_sstat_inc(&a->stats, JVPN_STAT_TX_ERRORS);
+	for (i = JVPN_STAT_UNSPEC + 1; i < JVPN_STAT_PAD; i++) {
+		u64 want = jvpn_session_stat_idx(i) < 0 ? 0 :
+			   i + (i == JVPN_STAT_TX_ERRORS);
+
+		KUNIT_EXPECT_EQ_MSG(test, jvpn_sstat_read(&a->stats, i), want,
+				    "stat %u", i);
+	}
+	mutex_unlock(&jd->lock);
+}
+
 /* Enough sessions and host addresses to make both tables resize. */
 static void session_test_many(struct kunit *test)
 {
@@ -997,6 +1163,9 @@ static struct kunit_case session_test_cases[] = {
 	KUNIT_CASE(session_test_remove_notify),
 	KUNIT_CASE(session_test_remove_paths),
 	KUNIT_CASE(session_test_many),
+	KUNIT_CASE(session_test_inner_one),
+	KUNIT_CASE(session_test_paths),
+	KUNIT_CASE(session_test_stats_map),
 	{}
 };
 
