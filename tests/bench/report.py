@@ -1083,7 +1083,7 @@ def build(resdir, mdpath, plotdir):
                 w("")
                 w("Memory outside the slab: pages allocated directly (the rhashtable "
                   "bucket arrays of the session-id and inner-address tables, which "
-                  "double at 75%% load) show only in MemAvailable; `Percpu` should "
+                  "double at 75% load) show only in MemAvailable; `Percpu` should "
                   "not grow (a path keeps one shared cached route, not a per-CPU "
                   "`dst_cache`). Goal: ≤ 1 KB per session.")
                 w("")
