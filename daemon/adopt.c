@@ -172,10 +172,14 @@ static void repoint_paths(struct jvpnd *d, struct session *s,
 	s->n_paths = 0;
 	for (i = 0; i < ks->n_paths; i++) {
 		const struct kernel_path *kp = &ks->paths[i];
-		struct session_path *sp = &s->paths[s->n_paths];
+		struct session_path *sp = session_path_slot(&d->st, s);
 		struct net_sock *ns;
 		int ret = 0;
 
+		if (!sp) {
+			d->stats.kernel_errors++;
+			continue;
+		}
 		sp->id = kp->id;
 		sp->sock_id = kp->sock_id;
 		memcpy(&sp->remote, &kp->remote, sizeof(sp->remote));
@@ -202,6 +206,7 @@ static void repoint_paths(struct jvpnd *d, struct session *s,
 			s->active_path = sp->id;
 		s->n_paths++;
 	}
+	session_paths_compact(&d->st, s);
 	s->next_path_id = nid + 1;
 }
 

@@ -278,6 +278,13 @@ const struct audit_stats *audit_get_stats(const struct audit *a);
  * how many.  Timelines of removed sessions stay until evicted: the index
  * holds timeline_sessions sessions and forgets the least recently updated.
  */
+/* A hint (struct audit_record.tl_hint): its timeline will be wanted soon. */
+static inline void audit_prefetch(const struct audit *a, uint32_t tl_hint)
+{
+	if (a && tl_hint && tl_hint <= a->tl_fresh_slot)
+		__builtin_prefetch(&a->tl[tl_hint - 1]);
+}
+
 size_t audit_timeline(const struct audit *a, uint32_t session_id,
 		      struct audit_tl_entry *out, size_t max);
 void audit_timeline_forget(struct audit *a, uint32_t session_id);

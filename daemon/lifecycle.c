@@ -232,9 +232,12 @@ int sess_add_path(struct jvpnd *d, struct session *s,
 	struct session_path *sp;
 	int ret;
 
-	if (!sock || s->n_paths == JVPN_MAX_PATHS_LIMIT)
+	if (!sock)
 		return -ENOSPC;
-	sp = &s->paths[s->n_paths];
+	/* At the path limit (or, never at the limit, no block): -ENOSPC. */
+	sp = session_path_slot(&d->st, s);
+	if (!sp)
+		return -ENOSPC;
 	sp->id = s->next_path_id++;
 	sp->sock_id = sock->kid;
 	memcpy(&sp->remote, remote, net_sockaddr_len(remote));
@@ -275,6 +278,7 @@ int sess_evict_path(struct jvpnd *d, struct session *s)
 	memmove(&s->paths[old], &s->paths[old + 1],
 		(s->n_paths - old - 1) * sizeof(s->paths[0]));
 	s->n_paths--;
+	session_paths_compact(&d->st, s);
 	d->stats.paths_evicted++;
 	return 0;
 }

@@ -180,6 +180,18 @@ void ra_mac(uint8_t mac[RA_MAC_LEN], const uint8_t key[JVPN_REATTACH_KEY_LEN],
 				   JVPN_REATTACH_KEY_LEN);
 }
 
+void ra_mac_key_init(struct ra_mac_key *mk,
+		     const uint8_t key[JVPN_REATTACH_KEY_LEN])
+{
+	memcpy(mk->key, key, JVPN_REATTACH_KEY_LEN);
+}
+
+void ra_mac_keyed(uint8_t mac[RA_MAC_LEN], const struct ra_mac_key *mk,
+		  const uint8_t *data, size_t len)
+{
+	ra_mac(mac, mk->key, data, len);
+}
+
 /* The MAC at mac_off covers everything before it; constant time. */
 static bool mac_ok(const uint8_t *key, const uint8_t *msg, size_t mac_off)
 {
@@ -195,6 +207,25 @@ static bool mac_ok(const uint8_t *key, const uint8_t *msg, size_t mac_off)
 static void put_mac(const uint8_t *key, uint8_t *msg, size_t mac_off)
 {
 	ra_mac(msg + mac_off, key, msg, mac_off);
+}
+
+/* The server's: with the key's precomputed state. */
+static bool mac_ok_mk(const struct ra_mac_key *mk, const uint8_t *msg,
+		      size_t mac_off)
+{
+	uint8_t mac[RA_MAC_LEN];
+	bool ok;
+
+	ra_mac_keyed(mac, mk, msg, mac_off);
+	ok = sodium_memcmp(mac, msg + mac_off, RA_MAC_LEN) == 0;
+	sodium_memzero(mac, sizeof(mac));
+	return ok;
+}
+
+static void put_mac_mk(const struct ra_mac_key *mk, uint8_t *msg,
+		       size_t mac_off)
+{
+	ra_mac_keyed(msg + mac_off, mk, msg, mac_off);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -348,7 +379,8 @@ static void format_remote(const struct ra_path *p, char *buf, size_t len)
 /* Message builders                                                        */
 /* ---------------------------------------------------------------------- */
 
-static void build_challenge(const struct ra_session *s, const uint8_t *key,
+static void build_challenge(const struct ra_session *s,
+			    const struct ra_mac_key *mk,
 			    uint8_t flags, uint64_t counter,
 			    const uint8_t chal[RA_CHALLENGE_LEN],
 			    uint64_t version, struct ra_output *out)
@@ -363,7 +395,7 @@ static void build_challenge(const struct ra_session *s, const uint8_t *key,
 	if (chal)
 		memcpy(m + RA_CHAL_OFF_CHALLENGE, chal, RA_CHALLENGE_LEN);
 	put_be64(m + RA_CHAL_OFF_VERSION, version);
-	put_mac(key, m, RA_CHAL_OFF_MAC);
+	put_mac_mk(mk, m, RA_CHAL_OFF_MAC);
 	out->len = RA_CHAL_LEN;
 }
 
@@ -565,7 +597,7 @@ int ra_session_init(struct ra_session *s, uint32_t local_id, uint32_t peer_id,
 	memset(s, 0, sizeof(*s));
 	s->local_id = local_id;
 	s->peer_id = peer_id;
-	memcpy(s->key, key, sizeof(s->key));
+	ra_mac_key_init(&s->mk, key);
 	s->key_proven = true;		/* by the handshake that made it */
 	s->fsm = fsm;
 	s->pc = pc;
@@ -591,47 +623,118 @@ void ra_session_wipe(struct ra_session *s)
 /*
  * Sessions holding an old key are listed in the order their grace ends,
  * so ra_server_expire() wipes each one on time without scanning sessions.
+ * The key itself is an entry of the server's pool while the grace lasts.
  */
-static void old_unlink(struct ra_server *srv, struct ra_session *s)
+static struct ra_old_entry *old_entry(const struct ra_server *srv,
+				      const struct ra_session *s)
 {
-	if (!s->old_listed)
-		return;
-	if (s->old_prev)
-		s->old_prev->old_next = s->old_next;
+	return s->old ? &srv->old_pool[s->old - 1] : NULL;
+}
+
+/* The old key while its grace lasts; wiped at the first look after it. */
+static const struct ra_mac_key *srv_old_get(const struct ra_server *srv,
+					    const struct ra_session *s,
+					    uint64_t now_ms)
+{
+	struct ra_old_entry *e = old_entry(srv, s);
+
+	if (!e || !e->held)
+		return NULL;
+	if (now_ms >= e->until_ms) {
+		sodium_memzero(&e->mk, sizeof(e->mk));
+		e->held = false;
+		return NULL;
+	}
+	return &e->mk;
+}
+
+bool ra_server_old_key_held(const struct ra_server *srv,
+			    const struct ra_session *s)
+{
+	const struct ra_old_entry *e = srv && s ? old_entry(srv, s) : NULL;
+
+	return e && e->held;
+}
+
+static struct ra_old_entry *old_alloc(struct ra_server *srv,
+				      struct ra_session *s)
+{
+	struct ra_old_entry *e;
+	uint32_t i;
+
+	if (srv->old_free) {
+		i = srv->old_free - 1;
+		srv->old_free = srv->old_pool[i].next;
+	} else if (srv->fresh_old < srv->cfg.pending_capacity) {
+		i = srv->fresh_old++;
+	} else {
+		srv->stats.old_key_full++;
+		return NULL;
+	}
+	e = &srv->old_pool[i];
+	memset(e, 0, sizeof(*e));
+	e->s = s;
+	s->old = i + 1;
+	return e;
+}
+
+/* Out of the grace list; the entry stays the session's. */
+static void old_list_del(struct ra_server *srv, struct ra_old_entry *e)
+{
+	uint32_t i = (uint32_t)(e - srv->old_pool) + 1;
+
+	if (e->prev)
+		srv->old_pool[e->prev - 1].next = e->next;
+	else if (srv->old_first == i)
+		srv->old_first = e->next;
 	else
-		srv->old_first = s->old_next;
-	if (s->old_next)
-		s->old_next->old_prev = s->old_prev;
+		return;			/* not listed */
+	if (e->next)
+		srv->old_pool[e->next - 1].prev = e->prev;
 	else
-		srv->old_last = s->old_prev;
-	s->old_prev = s->old_next = NULL;
-	s->old_listed = false;
+		srv->old_last = e->prev;
+	e->prev = e->next = 0;
 }
 
 /* One grace for every session: the walk nearly always stops at once. */
-static void old_link(struct ra_server *srv, struct ra_session *s)
+static void old_list_add(struct ra_server *srv, struct ra_old_entry *e)
 {
-	struct ra_session *before = srv->old_last;
+	uint32_t i = (uint32_t)(e - srv->old_pool) + 1, before = srv->old_last;
 
-	while (before && before->old.until_ms > s->old.until_ms)
-		before = before->old_prev;
-	s->old_prev = before;
-	s->old_next = before ? before->old_next : srv->old_first;
-	if (s->old_next)
-		s->old_next->old_prev = s;
+	while (before &&
+	       srv->old_pool[before - 1].until_ms > e->until_ms)
+		before = srv->old_pool[before - 1].prev;
+	e->prev = before;
+	e->next = before ? srv->old_pool[before - 1].next : srv->old_first;
+	if (e->next)
+		srv->old_pool[e->next - 1].prev = i;
 	else
-		srv->old_last = s;
+		srv->old_last = i;
 	if (before)
-		before->old_next = s;
+		srv->old_pool[before - 1].next = i;
 	else
-		srv->old_first = s;
-	s->old_listed = true;
+		srv->old_first = i;
+}
+
+/* The session's old key wiped, its entry back to the pool. */
+static void old_unlink(struct ra_server *srv, struct ra_session *s)
+{
+	struct ra_old_entry *e = old_entry(srv, s);
+
+	if (!e)
+		return;
+	old_list_del(srv, e);
+	sodium_memzero(e, sizeof(*e));
+	e->next = srv->old_free;
+	srv->old_free = s->old;
+	s->old = 0;
 }
 
 int ra_session_rekey(struct ra_server *srv, struct ra_session *s,
 		     const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
 		     uint64_t now_ms, uint64_t grace_ms)
 {
+	struct ra_old_entry *e;
 	bool keep_old;
 
 	if (!srv || !s || !new_key)
@@ -640,12 +743,24 @@ int ra_session_rekey(struct ra_server *srv, struct ra_session *s,
 	 * A key the client never used never reached it: the handshake answer
 	 * was lost and the client retried.  It still uses the old key.
 	 */
-	keep_old = !s->key_proven && old_key_get(&s->old, now_ms);
-	old_unlink(srv, s);
-	rollover(s->key, &s->old, new_key, keep_old, now_ms, grace_ms);
+	keep_old = !s->key_proven && srv_old_get(srv, s, now_ms);
+	e = old_entry(srv, s);
+	if (e)
+		old_list_del(srv, e);
+	else if (grace_ms)
+		e = old_alloc(srv, s);	/* NULL: counted, no grace */
+	/* rollover() with the keys as their MAC states. */
+	if (e && grace_ms) {
+		if (!keep_old)
+			e->mk = s->mk;
+		e->held = true;
+		e->until_ms = now_ms + grace_ms;
+		old_list_add(srv, e);
+	} else if (e) {
+		old_unlink(srv, s);
+	}
+	ra_mac_key_init(&s->mk, new_key);
 	s->key_proven = false;
-	if (s->old.held)
-		old_link(srv, s);
 	return RA_OK;
 }
 
@@ -656,20 +771,45 @@ void ra_session_key_proven(struct ra_session *s)
 }
 
 /*
- * mac_ok_any() for a server session: a MAC under the current key proves
- * the client holds it; one only the old key verifies is counted.
+ * What accepting a message will touch of the session beyond itself (its
+ * ownership record, its audit timeline), fetched ahead of use: a RESP on
+ * its pending path overlaps that with its MAC, a REQ (whose forgeries
+ * only name a session) with its rate checks.  Only a hint.
  */
-static const uint8_t *srv_mac_ok(struct ra_server *srv, struct ra_session *s,
-				 const uint8_t *msg, size_t mac_off,
-				 uint64_t now_ms)
+static void srv_prefetch(const struct ra_server *srv,
+			 const struct ra_session *s)
 {
-	const uint8_t *key = mac_ok_any(s->key, &s->old, msg, mac_off, now_ms);
+	const struct store_ops *st = srv->cfg.store;
 
-	if (key == s->key)
+	if (st && st->prefetch)
+		st->prefetch(srv->cfg.store_ctx, s->local_id);
+	audit_prefetch(srv->cfg.audit, s->audit_tl);
+}
+
+/*
+ * mac_ok_any() for a server session: a MAC under the current key proves
+ * the client holds it; one only the old key verifies is counted.  *mk:
+ * the key that verified, which MACs the answer (a copy: the old one may
+ * go before the answer does).  false: neither did.
+ */
+static bool srv_mac_ok(struct ra_server *srv, struct ra_session *s,
+		       const uint8_t *msg, size_t mac_off, uint64_t now_ms,
+		       struct ra_mac_key *mk)
+{
+	const struct ra_mac_key *old;
+
+	if (mac_ok_mk(&s->mk, msg, mac_off)) {
 		s->key_proven = true;
-	else if (key)
+		*mk = s->mk;
+		return true;
+	}
+	old = srv_old_get(srv, s, now_ms);
+	if (old && mac_ok_mk(old, msg, mac_off)) {
 		srv->stats.mac_old_key++;
-	return key;
+		*mk = *old;
+		return true;
+	}
+	return false;
 }
 
 /* n (<= RA_RANDOM_BATCH) random bytes from the server's batch. */
@@ -688,14 +828,15 @@ static void srv_random(struct ra_server *srv, uint8_t *out, uint32_t n)
 static uint64_t expire_old_keys(struct ra_server *srv, uint64_t now_ms,
 				uint32_t budget)
 {
-	struct ra_session *s;
+	struct ra_old_entry *e;
 
-	while ((s = srv->old_first)) {
-		if (old_key_get(&s->old, now_ms))
-			return s->old.until_ms;
+	while (srv->old_first) {
+		e = &srv->old_pool[srv->old_first - 1];
+		if (srv_old_get(srv, e->s, now_ms))
+			return e->until_ms;
 		if (!budget--)
 			return now_ms;
-		old_unlink(srv, s);
+		old_unlink(srv, e->s);
 	}
 	return 0;
 }
@@ -729,11 +870,14 @@ int ra_server_init(struct ra_server *srv, const struct ra_server_config *cfg,
 	/* Both tables are touched only as entries are first used. */
 	srv->pending = calloc(cap, sizeof(*srv->pending));
 	srv->standby = calloc(cap, sizeof(*srv->standby));
-	if (!srv->pending || !srv->standby) {
+	srv->old_pool = calloc(cap, sizeof(*srv->old_pool));
+	if (!srv->pending || !srv->standby || !srv->old_pool) {
 		free(srv->pending);
 		free(srv->standby);
+		free(srv->old_pool);
 		srv->pending = NULL;
 		srv->standby = NULL;
+		srv->old_pool = NULL;
 		return RA_E_NOMEM;
 	}
 	srv->free_head = RA_NONE;
@@ -751,10 +895,12 @@ void ra_server_destroy(struct ra_server *srv)
 	if (!srv)
 		return;
 	/* Sessions outliving the server keep no old key, no dangling link. */
-	while (srv->old_first) {
-		old_key_drop(&srv->old_first->old);
-		old_unlink(srv, srv->old_first);
-	}
+	while (srv->old_first)
+		old_unlink(srv, srv->old_pool[srv->old_first - 1].s);
+	if (srv->old_pool)
+		sodium_memzero(srv->old_pool, (size_t)srv->fresh_old *
+			       sizeof(*srv->old_pool));
+	free(srv->old_pool);
 	if (srv->pending)
 		sodium_memzero(srv->pending, (size_t)srv->fresh_pending *
 			       sizeof(*srv->pending));
@@ -868,7 +1014,6 @@ void ra_server_forget_session(struct ra_server *srv, struct ra_session *s)
 	}
 	s->standby = 0;
 	old_unlink(srv, s);
-	old_key_drop(&s->old);
 }
 
 /*
@@ -1044,7 +1189,7 @@ static void episode_open(struct ra_session *s, const struct jvpn_policy *p,
 
 struct commit_req {
 	const struct ra_path *to;
-	const uint8_t *key;		/* MACs the confirmation */
+	const struct ra_mac_key *mk;	/* MACs the confirmation */
 	enum ra_reason reason;
 	uint64_t counter;		/* echoed in the confirmation */
 	bool standby;
@@ -1110,7 +1255,7 @@ static void commit_done(struct ra_server *srv, struct ra_session *s,
 		srv->stats.commits_standby++;
 	audit_switch(srv->cfg.audit, &out->commit, "server", clk,
 		     &s->audit_tl);
-	build_challenge(s, cr->key, RA_CHAL_F_COMMITTED, cr->counter, NULL,
+	build_challenge(s, cr->mk, RA_CHAL_F_COMMITTED, cr->counter, NULL,
 			s->epoch, out);
 	out->to = s->active;
 	out->committed = true;
@@ -1167,7 +1312,7 @@ static int commit(struct ra_server *srv, struct ra_session *s,
 
 struct challenge_req {
 	const struct ra_path *to;
-	const uint8_t *key;		/* MACs the CHALLENGE */
+	const struct ra_mac_key *mk;	/* MACs the CHALLENGE */
 	enum ra_reason reason;
 	uint64_t counter;
 	uint32_t rx_bytes;		/* what the candidate sent us */
@@ -1205,7 +1350,7 @@ static int challenge(struct ra_server *srv, struct ra_session *s,
 	p->started = true;
 	p->fsm_version = s->fsm->state_version;
 	srv_random(srv, p->challenge, sizeof(p->challenge));
-	build_challenge(s, cq->key, 0, p->counter, p->challenge, s->epoch,
+	build_challenge(s, cq->mk, 0, p->counter, p->challenge, s->epoch,
 			out);
 	out->to = *cq->to;
 	p->bytes_tx += out->len;
@@ -1246,9 +1391,9 @@ static int parse_req(const uint8_t *msg, size_t len, struct req_view *rq)
 
 /* The session already uses this path (lost confirmation): say so again. */
 static int confirm_again(struct ra_session *s, const struct req_view *rq,
-			 const uint8_t *key, struct ra_output *out)
+			 const struct ra_mac_key *mk, struct ra_output *out)
 {
-	build_challenge(s, key, RA_CHAL_F_COMMITTED, rq->counter, NULL,
+	build_challenge(s, mk, RA_CHAL_F_COMMITTED, rq->counter, NULL,
 			s->epoch, out);
 	out->to = s->active;
 	return RA_OK;
@@ -1260,10 +1405,9 @@ static int confirm_again(struct ra_session *s, const struct req_view *rq,
  */
 static int req_authentic(struct ra_server *srv, struct ra_session *s,
 			 const uint8_t *msg, const struct req_view *rq,
-			 uint64_t now_ms, const uint8_t **key)
+			 uint64_t now_ms, struct ra_mac_key *mk)
 {
-	*key = srv_mac_ok(srv, s, msg, RA_REQ_OFF_MAC, now_ms);
-	if (!*key)
+	if (!srv_mac_ok(srv, s, msg, RA_REQ_OFF_MAC, now_ms, mk))
 		return RA_E_MAC;
 	if (rq->counter <= s->last_counter)
 		return RA_E_REPLAY;
@@ -1271,20 +1415,18 @@ static int req_authentic(struct ra_server *srv, struct ra_session *s,
 	return RA_OK;
 }
 
-int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
-			 size_t len, const struct ra_path *from,
-			 const struct audit_clock *clk, struct ra_output *out)
+/* mk: the verifying key's state, the caller's to wipe. */
+static int handle_req(struct ra_server *srv, const uint8_t *msg, size_t len,
+		      const struct ra_path *from,
+		      const struct audit_clock *clk, struct ra_output *out,
+		      struct ra_mac_key *mk)
 {
 	struct challenge_req cq;
 	struct commit_req cr;
 	struct req_view rq;
 	struct ra_session *s;
-	const uint8_t *key = NULL;
 	int err;
 
-	out_init(out);
-	if (!srv || !out || !clk || !path_valid(from))
-		return RA_E_INVAL;
 	err = parse_req(msg, len, &rq);
 	if (err)
 		return refuse_simple(srv, err, NULL,
@@ -1298,13 +1440,15 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	 * must not spend the budgets its genuine owner needs (a MAC costs
 	 * about a microsecond; the socket's read budget bounds the rate).
 	 */
-	err = req_authentic(srv, s, msg, &rq, clk->mono_ms, &key);
-	if (!err)
+	err = req_authentic(srv, s, msg, &rq, clk->mono_ms, mk);
+	if (!err) {
+		srv_prefetch(srv, s);	/* not for forgeries */
 		err = admit_rate(srv, s, clk->mono_ms);
+	}
 	if (err)
 		return refuse_simple(srv, err, s, 0, from, clk);
 	if (ra_path_equal(from, &s->active) && state_allows_reattach(s->fsm))
-		return confirm_again(s, &rq, key, out);
+		return confirm_again(s, &rq, mk, out);
 	if (rq.version != s->epoch)
 		return refuse_simple(srv, RA_E_VERSION, s, 0, from, clk);
 	err = admit(srv, s, from, clk, true);
@@ -1314,17 +1458,32 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	if (ra_server_path_validated(srv, s, from, clk->mono_ms)) {
 		if (s->pending != RA_NONE)
 			pending_release(srv, &srv->pending[s->pending]);
-		cr = (struct commit_req){ .to = from, .key = key,
+		cr = (struct commit_req){ .to = from, .mk = mk,
 					  .reason = rq.reason,
 					  .counter = rq.counter,
 					  .standby = true };
 		return commit(srv, s, &cr, clk, out);
 	}
-	cq = (struct challenge_req){ .to = from, .key = key,
+	cq = (struct challenge_req){ .to = from, .mk = mk,
 				     .reason = rq.reason,
 				     .counter = rq.counter,
 				     .rx_bytes = (uint32_t)len };
 	return challenge(srv, s, &cq, clk, out);
+}
+
+int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
+			 size_t len, const struct ra_path *from,
+			 const struct audit_clock *clk, struct ra_output *out)
+{
+	struct ra_mac_key mk;
+	int err;
+
+	out_init(out);
+	if (!srv || !out || !clk || !path_valid(from))
+		return RA_E_INVAL;
+	err = handle_req(srv, msg, len, from, clk, out, &mk);
+	sodium_memzero(&mk, sizeof(mk));
+	return err;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1361,21 +1520,18 @@ static int resp_matches(const struct ra_pending *p, const uint8_t *msg)
 	return RA_OK;
 }
 
-int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
-			  size_t len, const struct ra_path *from,
-			  const struct audit_clock *clk, struct ra_output *out)
+static int handle_resp(struct ra_server *srv, const uint8_t *msg, size_t len,
+		       const struct ra_path *from,
+		       const struct audit_clock *clk, struct ra_output *out,
+		       struct ra_mac_key *mk)
 {
 	struct ra_pending *p;
 	struct ra_session *s;
 	struct commit_req cr;
 	struct ra_path to;
-	const uint8_t *key;
 	uint32_t id;
 	int err;
 
-	out_init(out);
-	if (!srv || !out || !clk || !path_valid(from))
-		return RA_E_INVAL;
 	err = check_resp_frame(msg, len);
 	if (err)
 		return refuse_simple(srv, err, NULL, 0, from, clk);
@@ -1393,20 +1549,35 @@ int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
 	}
 	if (!ra_path_equal(from, &p->candidate))
 		return refuse_simple(srv, RA_E_PATH_MISMATCH, s, 0, from, clk);
+	srv_prefetch(srv, s);		/* during the MAC */
 	p->bytes_rx += len;
-	key = srv_mac_ok(srv, s, msg, RA_RESP_OFF_MAC, clk->mono_ms);
-	if (!key)
+	if (!srv_mac_ok(srv, s, msg, RA_RESP_OFF_MAC, clk->mono_ms, mk))
 		return resp_bad(srv, p, RA_E_MAC, from, clk);
 	err = resp_matches(p, msg);
 	if (err)
 		return resp_bad(srv, p, err, from, clk);
 	/* The candidate is copied: the entry goes before the commit. */
 	to = p->candidate;
-	cr = (struct commit_req){ .to = &to, .key = key, .reason = p->reason,
+	cr = (struct commit_req){ .to = &to, .mk = mk, .reason = p->reason,
 				  .counter = p->counter, .started = true,
 				  .fsm_version = p->fsm_version };
 	pending_release(srv, p);
 	return commit(srv, s, &cr, clk, out);
+}
+
+int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
+			  size_t len, const struct ra_path *from,
+			  const struct audit_clock *clk, struct ra_output *out)
+{
+	struct ra_mac_key mk;
+	int err;
+
+	out_init(out);
+	if (!srv || !out || !clk || !path_valid(from))
+		return RA_E_INVAL;
+	err = handle_resp(srv, msg, len, from, clk, out, &mk);
+	sodium_memzero(&mk, sizeof(mk));
+	return err;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1558,7 +1729,8 @@ static int check_probe_frame(const uint8_t *msg, size_t len)
 	return err;
 }
 
-static void build_probe_reply(const struct ra_session *s, const uint8_t *key,
+static void build_probe_reply(const struct ra_session *s,
+			      const struct ra_mac_key *mk,
 			      const uint8_t *probe,
 			      const struct ra_standby *sb,
 			      struct ra_output *out)
@@ -1572,25 +1744,21 @@ static void build_probe_reply(const struct ra_session *s, const uint8_t *key,
 	memcpy(m + RA_PREPLY_OFF_TIMESTAMP, probe + RA_PROBE_OFF_TIMESTAMP, 8);
 	memcpy(m + RA_PREPLY_OFF_TOKEN, sb->token[0], RA_TOKEN_LEN);
 	put_be64(m + RA_PREPLY_OFF_VERSION, s->epoch);
-	put_mac(key, m, RA_PREPLY_OFF_MAC);
+	put_mac_mk(mk, m, RA_PREPLY_OFF_MAC);
 	out->len = RA_PREPLY_LEN;
 }
 
-int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
-			   size_t len, const struct ra_path *from,
-			   const struct audit_clock *clk,
-			   struct ra_output *out)
+static int handle_probe(struct ra_server *srv, const uint8_t *msg,
+			size_t len, const struct ra_path *from,
+			const struct audit_clock *clk, struct ra_output *out,
+			struct ra_mac_key *mk)
 {
 	struct ra_standby *sb;
 	struct ra_session *s;
-	const uint8_t *key = NULL;
 	uint64_t now;
 	uint32_t id;
 	int err;
 
-	out_init(out);
-	if (!srv || !out || !clk || !path_valid(from))
-		return RA_E_INVAL;
 	now = clk->mono_ms;
 	err = check_probe_frame(msg, len);
 	if (err)
@@ -1601,8 +1769,8 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 		return refuse_simple(srv, RA_E_UNKNOWN_SESSION, NULL, id, from,
 				     clk);
 	/* Proof first, as for REATTACH_REQ: the bucket is the owner's. */
-	key = srv_mac_ok(srv, s, msg, RA_PROBE_OFF_MAC, now);
-	err = key ? probe_fresh(s, get_be64(msg + RA_PROBE_OFF_SEQ)) : RA_E_MAC;
+	err = srv_mac_ok(srv, s, msg, RA_PROBE_OFF_MAC, now, mk) ?
+	      probe_fresh(s, get_be64(msg + RA_PROBE_OFF_SEQ)) : RA_E_MAC;
 	if (!err && !tbucket_take(&s->probe_bucket, now))
 		err = RA_E_RATE_SESSION;
 	if (err)
@@ -1614,10 +1782,26 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
 	standby_note_echo(sb, msg + RA_PROBE_OFF_TOKEN,
 			  srv->cfg.policy->validated_path_ttl_ms, now);
 	standby_new_token(srv, sb, now);
-	build_probe_reply(s, key, msg, sb, out);
+	build_probe_reply(s, mk, msg, sb, out);
 	out->to = *from;
 	srv->stats.probes_answered++;
 	return RA_OK;
+}
+
+int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
+			   size_t len, const struct ra_path *from,
+			   const struct audit_clock *clk,
+			   struct ra_output *out)
+{
+	struct ra_mac_key mk;
+	int err;
+
+	out_init(out);
+	if (!srv || !out || !clk || !path_valid(from))
+		return RA_E_INVAL;
+	err = handle_probe(srv, msg, len, from, clk, out, &mk);
+	sodium_memzero(&mk, sizeof(mk));
+	return err;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1629,12 +1813,14 @@ int ra_server_handle_probe(struct ra_server *srv, const uint8_t *msg,
  * client has not used the new one and the grace lasts (see "Key
  * rollover" above), else the current one.
  */
-static const uint8_t *unsolicited_key(struct ra_session *s, uint64_t now_ms)
+static const struct ra_mac_key *unsolicited_key(struct ra_server *srv,
+						struct ra_session *s,
+						uint64_t now_ms)
 {
-	const uint8_t *old = s->key_proven ? NULL : old_key_get(&s->old,
-								now_ms);
+	const struct ra_mac_key *old = s->key_proven ? NULL :
+				       srv_old_get(srv, s, now_ms);
 
-	return old ? old : s->key;
+	return old ? old : &s->mk;
 }
 
 int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
@@ -1643,6 +1829,7 @@ int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
 			       struct ra_output *out)
 {
 	struct challenge_req cq;
+	struct ra_mac_key mk;
 	struct ra_session *s;
 	int err;
 
@@ -1659,11 +1846,13 @@ int ra_server_challenge_source(struct ra_server *srv, uint32_t session_id,
 	if (err)
 		return err;
 	episode_open(s, srv->cfg.policy, clk->mono_ms);
-	cq = (struct challenge_req){ .to = from,
-				     .key = unsolicited_key(s, clk->mono_ms),
+	mk = *unsolicited_key(srv, s, clk->mono_ms);
+	cq = (struct challenge_req){ .to = from, .mk = &mk,
 				     .reason = RA_REASON_NAT_REBIND,
 				     .counter = 0, .rx_bytes = rx_bytes };
-	return challenge(srv, s, &cq, clk, out);
+	err = challenge(srv, s, &cq, clk, out);
+	sodium_memzero(&mk, sizeof(mk));
+	return err;
 }
 
 int ra_server_handle(struct ra_server *srv, const uint8_t *msg, size_t len,

@@ -258,6 +258,30 @@ struct ra_old_key {
 };
 
 /*
+ * A reattach key as the server keeps it (ra_mac_keyed()).  Keyed
+ * BLAKE2b-128 through libsodium: caching the state after the key block
+ * would save one compression per MAC, but libsodium compresses the key
+ * block only at the end, and a BLAKE2b of our own is not worth 0.2 µs.
+ * Key material: wiped with the session.
+ */
+struct ra_mac_key {
+	uint8_t key[JVPN_REATTACH_KEY_LEN];
+};
+
+/*
+ * A server session's old key lives in the server's pool (pending_capacity
+ * entries, touched only as first used) for its grace only: most sessions
+ * never hold one.  Private.
+ */
+struct ra_old_entry {
+	struct ra_mac_key mk;		/* the previous key */
+	uint64_t until_ms;		/* end of the grace */
+	bool held;			/* false: wiped */
+	uint32_t prev, next;		/* grace list; next: free list too */
+	struct ra_session *s;		/* the holder */
+};
+
+/*
  * The reattach part of a server session.  The daemon embeds it in its
  * session object, keeps its fsm_session and policy_counters next to it
  * (pointed to, not copied: the FSM stays the single writer of state) and
@@ -267,10 +291,9 @@ struct ra_session {
 	/* Hot: what every REATTACH_REQ / RESP reads (first cache lines). */
 	uint32_t local_id;		/* our id: REQ/RESP/PROBE receiver */
 	uint32_t peer_id;		/* client's id: CHALLENGE/REPLY receiver */
-	uint8_t key[JVPN_REATTACH_KEY_LEN];	/* current: sent with */
+	struct ra_mac_key mk;		/* current key: sent with */
 	bool key_proven;		/* the client has used key */
 	bool in_episode;
-	bool old_listed;
 	uint32_t pending;		/* slot in the pending table */
 	struct fsm_session *fsm;
 	struct policy_counters *pc;
@@ -285,8 +308,8 @@ struct ra_session {
 	uint64_t probe_top;		/* greatest accepted PROBE seq */
 	uint64_t probe_seen;		/* bit i: probe_top - i accepted */
 	struct tbucket probe_bucket;	/* derived from ProbeIntervalMs */
-	struct ra_old_key old;		/* previous, during its grace */
-	struct ra_session *old_prev, *old_next;	/* server's grace list */
+	uint32_t old;			/* previous key, during its grace: entry
+					 * of the server's pool + 1; 0: none */
 };
 
 struct ra_server_ops {
@@ -335,6 +358,7 @@ struct ra_server_stats {
 	uint64_t probes_answered;
 	uint64_t audit_suppressed;	/* SECURITY_EVENTs not emitted */
 	uint64_t mac_old_key;		/* MACs valid only under the old key */
+	uint64_t old_key_full;		/* rekeys without a grace: pool full */
 };
 
 #define RA_RANDOM_BATCH		256
@@ -361,8 +385,12 @@ struct ra_server {
 	struct tbucket global_bucket;	/* GlobalReattachRate / Burst */
 	struct tbucket audit_bucket;
 	uint64_t audit_suppressed_pending;	/* since the last emitted */
-	/* Sessions holding an old key, in the order their grace ends. */
-	struct ra_session *old_first, *old_last;
+	/* Old keys (pending_capacity), taken like pending entries. */
+	struct ra_old_entry *old_pool;
+	uint32_t old_free;		/* entry + 1; 0: none released */
+	uint32_t fresh_old;
+	/* Entries held, in the order their grace ends: entry + 1. */
+	uint32_t old_first, old_last;
 	struct ra_server_stats stats;
 };
 
@@ -401,6 +429,9 @@ void ra_server_forget_session(struct ra_server *srv, struct ra_session *s);
 int ra_session_rekey(struct ra_server *srv, struct ra_session *s,
 		     const uint8_t new_key[JVPN_REATTACH_KEY_LEN],
 		     uint64_t now_ms, uint64_t grace_ms);
+/* s holds an old key (in its grace: not wiped yet). */
+bool ra_server_old_key_held(const struct ra_server *srv,
+			    const struct ra_session *s);
 /* The client proved otherwise that it holds the current key (data key). */
 void ra_session_key_proven(struct ra_session *s);
 
@@ -648,5 +679,15 @@ int ra_client_tick(struct ra_client *c, const struct audit_clock *clk,
 
 void ra_mac(uint8_t mac[RA_MAC_LEN], const uint8_t key[JVPN_REATTACH_KEY_LEN],
 	    const uint8_t *data, size_t len);
+/*
+ * The same MAC in two steps (the server's: an exchange MACs four messages
+ * under one key): ra_mac_keyed(mac, mk, data, len) after
+ * ra_mac_key_init(mk, key) equals ra_mac(mac, key, data, len) for len >= 1
+ * (a message with no bytes is never MACed).
+ */
+void ra_mac_key_init(struct ra_mac_key *mk,
+		     const uint8_t key[JVPN_REATTACH_KEY_LEN]);
+void ra_mac_keyed(uint8_t mac[RA_MAC_LEN], const struct ra_mac_key *mk,
+		  const uint8_t *data, size_t len);
 
 #endif /* JVPND_REATTACH_H */

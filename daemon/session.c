@@ -30,7 +30,8 @@ int session_table_init(struct session_table *t, uint32_t capacity)
 		t->n_slots <<= 1;
 	t->s = calloc(capacity, sizeof(*t->s));
 	t->slots = calloc(t->n_slots, sizeof(*t->slots));
-	if (!t->s || !t->slots) {
+	t->pblocks = calloc(capacity, sizeof(*t->pblocks));
+	if (!t->s || !t->slots || !t->pblocks) {
 		session_table_destroy(t);
 		return -ENOMEM;
 	}
@@ -43,8 +44,12 @@ void session_table_destroy(struct session_table *t)
 {
 	if (t->s)
 		sodium_memzero(t->s, (size_t)t->fresh * sizeof(*t->s));
+	if (t->pblocks)
+		sodium_memzero(t->pblocks,
+			       (size_t)t->pb_fresh * sizeof(*t->pblocks));
 	free(t->s);
 	free(t->slots);
+	free(t->pblocks);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -97,6 +102,7 @@ struct session *session_alloc(struct session_table *t, uint32_t local_id,
 	s->used = true;
 	s->local_id = local_id;
 	s->next_path_id = 1;
+	s->paths = &s->path0;
 	t->slots[slot] = idx + 1;
 	t->n++;
 	return s;
@@ -128,6 +134,8 @@ void session_free(struct session_table *t, struct session *s)
 	uint32_t idx = (uint32_t)(s - t->s);
 
 	unlink_slot(t, probe(t, s->local_id));
+	s->n_paths = 0;
+	session_paths_compact(t, s);
 	sodium_memzero(s, sizeof(*s));
 	s->next_free = t->free_head;
 	t->free_head = idx + 1;
@@ -155,6 +163,65 @@ struct session_path *session_path_find(struct session *s, uint32_t id)
 		if (s->paths[i].id == id)
 			return &s->paths[i];
 	return NULL;
+}
+
+/* ---- path blocks -------------------------------------------------------- */
+
+static struct session_path_block *block_get(struct session_table *t)
+{
+	struct session_path_block *b;
+
+	if (t->pb_free) {
+		b = &t->pblocks[t->pb_free - 1];
+		t->pb_free = b->p[0].id;	/* the free list's link */
+		b->p[0].id = 0;
+	} else if (t->pb_fresh < t->capacity) {
+		b = &t->pblocks[t->pb_fresh++];
+	} else {
+		t->pb_failed++;
+		return NULL;
+	}
+	t->pb_used++;
+	return b;
+}
+
+static void block_put(struct session_table *t, struct session_path *p)
+{
+	struct session_path_block *b = (struct session_path_block *)p;
+
+	sodium_memzero(b, sizeof(*b));
+	b->p[0].id = t->pb_free;
+	t->pb_free = (uint32_t)(b - t->pblocks) + 1;
+	t->pb_used--;
+}
+
+struct session_path *session_path_slot(struct session_table *t,
+				       struct session *s)
+{
+	struct session_path_block *b;
+
+	if (s->n_paths >= JVPN_MAX_PATHS_LIMIT)
+		return NULL;
+	if (s->paths == &s->path0 && s->n_paths >= 1) {
+		b = block_get(t);
+		if (!b)
+			return NULL;
+		b->p[0] = s->path0;
+		memset(&s->path0, 0, sizeof(s->path0));
+		s->paths = b->p;
+	}
+	return &s->paths[s->n_paths];
+}
+
+void session_paths_compact(struct session_table *t, struct session *s)
+{
+	struct session_path *p = s->paths;
+
+	if (p == &s->path0 || s->n_paths > 1)
+		return;
+	s->path0 = s->n_paths ? p[0] : (struct session_path){ 0 };
+	s->paths = &s->path0;
+	block_put(t, p);
 }
 
 const struct session_path *session_active_path(const struct session *s)

@@ -61,6 +61,8 @@ struct store_ops {
 		     uint32_t ttl_ms, uint64_t now_ms);
 	int (*del)(void *ctx, uint32_t session_id, uint32_t owner,
 		   uint64_t now_ms);
+	/* Optional hint: session_id's record will be wanted soon. */
+	void (*prefetch)(void *ctx, uint32_t session_id);
 };
 
 /* ---------------------------------------------------------------------- */

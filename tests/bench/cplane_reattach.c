@@ -71,7 +71,7 @@ static void legit_req(const struct cp_fixture *f, const struct session *s,
 		      uint8_t m[RA_REQ_LEN])
 {
 	build_req(m, s->local_id, s->ra.epoch, s->ra.last_counter + 1,
-		  f->clk.mono_ms, s->ra.key);
+		  f->clk.mono_ms, s->reattach_key);
 }
 
 /* Checks the CHALLENGE as the client does, then answers it. */
@@ -84,7 +84,7 @@ static bool answer(const struct session *s, const struct ra_output *chal,
 	    chal->msg[RA_CHAL_OFF_TYPE] != JVPN_MSG_REATTACH_CHALLENGE ||
 	    get_be32(chal->msg + RA_CHAL_OFF_SESSION) != s->peer_id)
 		return false;
-	ra_mac(mac, s->ra.key, chal->msg, RA_CHAL_OFF_MAC);
+	ra_mac(mac, s->reattach_key, chal->msg, RA_CHAL_OFF_MAC);
 	if (sodium_memcmp(mac, chal->msg + RA_CHAL_OFF_MAC, RA_MAC_LEN))
 		return false;
 	memset(m, 0, RA_RESP_LEN);
@@ -93,7 +93,7 @@ static bool answer(const struct session *s, const struct ra_output *chal,
 	memcpy(m + RA_RESP_OFF_COUNTER, chal->msg + RA_CHAL_OFF_COUNTER, 8);
 	memcpy(m + RA_RESP_OFF_CHALLENGE, chal->msg + RA_CHAL_OFF_CHALLENGE,
 	       RA_CHALLENGE_LEN);
-	ra_mac(m + RA_RESP_OFF_MAC, s->ra.key, m, RA_RESP_OFF_MAC);
+	ra_mac(m + RA_RESP_OFF_MAC, s->reattach_key, m, RA_RESP_OFF_MAC);
 	return true;
 }
 
@@ -278,7 +278,7 @@ static void refusal_msg(struct cp_fixture *f, enum rkind kind, uint32_t idx,
 			  s->ra.last_counter + 1, f->clk.mono_ms, NULL);
 	else
 		build_req(B.req[i], s->local_id, s->ra.epoch,
-			  s->ra.last_counter, f->clk.mono_ms, s->ra.key);
+			  s->ra.last_counter, f->clk.mono_ms, s->reattach_key);
 	cp_other_path(s, &B.from[i]);
 }
 

@@ -1060,6 +1060,46 @@ static void srv_rekey(uint8_t k[JVPN_REATTACH_KEY_LEN])
 	ra_session_rekey(&F.srv, &F.ss[0], k, F.clk.mono_ms, GRACE_MS);
 }
 
+/* The server's old key for session i: held, and first in the grace list. */
+static bool old_held(int i)
+{
+	return ra_server_old_key_held(&F.srv, &F.ss[i]);
+}
+
+static const struct ra_session *old_first(void)
+{
+	return F.srv.old_first ? F.srv.old_pool[F.srv.old_first - 1].s : NULL;
+}
+
+static const struct ra_session *old_last(void)
+{
+	return F.srv.old_last ? F.srv.old_pool[F.srv.old_last - 1].s : NULL;
+}
+
+/* Every old-key entry ever used holds no key material now. */
+static bool old_pool_wiped(void)
+{
+	uint32_t i;
+
+	for (i = 0; i < F.srv.fresh_old; i++)
+		if (!sodium_is_zero((const void *)&F.srv.old_pool[i].mk,
+				    sizeof(F.srv.old_pool[i].mk)))
+			return false;
+	return true;
+}
+
+/* The server session's current key is k. */
+static bool srv_key_is(int i, const uint8_t k[JVPN_REATTACH_KEY_LEN])
+{
+	struct ra_mac_key mk;
+	bool same;
+
+	ra_mac_key_init(&mk, k);
+	same = !memcmp(&mk, &F.ss[i].mk, sizeof(mk));
+	sodium_memzero(&mk, sizeof(mk));
+	return same;
+}
+
 /* The client gets the handshake answer carrying k. */
 static void cli_rekey(const uint8_t k[JVPN_REATTACH_KEY_LEN])
 {
@@ -1107,9 +1147,9 @@ static void test_rekey_probe_server(void)
 	F.clk.mono_ms = t0 + GRACE_MS;
 	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16), 0,
 		   "grace over: nothing left to expire");
-	tap_ok(!F.ss[0].old.held && all_zero_key(F.ss[0].old.key) &&
-	       !F.srv.old_first && !F.ss[0].old_listed,
-	       "old key wiped and unlisted when the grace ends");
+	tap_ok(!old_held(0) && old_pool_wiped() && !old_first() &&
+	       !F.ss[0].old && F.srv.old_free == 1,
+	       "old key wiped, unlisted and its entry freed when the grace ends");
 	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
 		   "after the grace a PROBE under the old key is refused (mac)");
 	tap_ok(ro.len == 0 && F.srv.stats.refused[-RA_E_MAC] == 1,
@@ -1241,6 +1281,36 @@ static void test_rekey_reattach_midway(void)
 	teardown();
 }
 
+/* Both ends rekey between CHALLENGE and RESP: the RESP under the new key. */
+static void test_rekey_after_challenge(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_client_result res;
+	struct ra_output chal, conf;
+	struct ra_path to;
+
+	setup(NULL, 8);
+	lose_path();
+	ra_client_start(&F.cl, RA_REASON_PATH_LOST, &F.clk, &res);
+	to = res.out.to;
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, sp(&to), &chal), RA_OK,
+		   "REQ under the current key: CHALLENGE");
+	srv_rekey(k1);
+	tap_ok(srv_key_is(0, k1) && old_held(0), "server rekeyed");
+	cli_rekey(k1);
+	ra_client_handle_challenge(&F.cl, chal.msg, chal.len, &to, &F.clk,
+				   &res);
+	tap_ok(res.action == RA_ACT_SEND &&
+	       mac_under(k1, res.out.msg, RA_RESP_OFF_MAC),
+	       "RESP under the new key");
+	TAP_EQ_INT(srv_in(res.out.msg, res.out.len, sp(&to), &conf), RA_OK,
+		   "server accepts the RESP under the new key");
+	tap_ok(conf.committed && mac_under(k1, conf.msg, RA_CHAL_OFF_MAC) &&
+	       F.srv.stats.mac_old_key == 0,
+	       "committed; confirmation under the new key");
+	teardown();
+}
+
 /* Server-initiated CHALLENGE (NAT rebinding) answers nothing. */
 static void test_rekey_server_challenge(void)
 {
@@ -1331,14 +1401,14 @@ static void test_rekey_wipe(void)
 
 	setup(NULL, 8);
 	ra_session_rekey(&F.srv, &F.ss[0], F.key, F.clk.mono_ms, 0);
-	tap_ok(!F.ss[0].old.held && !F.srv.old_first,
-	       "grace 0: no old key kept");
+	tap_ok(!old_held(0) && !old_first() && !F.srv.fresh_old,
+	       "grace 0: no old key kept (no pool entry taken)");
 	srv_rekey(k1);
-	tap_ok(F.ss[0].old.held && F.srv.old_first == &F.ss[0],
-	       "rekey: old key held and listed for expiry");
+	tap_ok(old_held(0) && old_first() == &F.ss[0] && F.ss[0].old == 1,
+	       "rekey: old key held in a pool entry and listed for expiry");
 	ra_server_forget_session(&F.srv, &F.ss[0]);
-	tap_ok(!F.ss[0].old.held && all_zero_key(F.ss[0].old.key) &&
-	       !F.srv.old_first && !F.srv.old_last,
+	tap_ok(!old_held(0) && old_pool_wiped() && !F.ss[0].old &&
+	       !old_first() && !old_last(),
 	       "forgetting the session wipes and unlists its old key");
 	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
 		   "and the old key is no longer accepted");
@@ -1346,24 +1416,79 @@ static void test_rekey_wipe(void)
 	ra_session_rekey(&F.srv, &F.ss[1], k1, F.clk.mono_ms, 2 * GRACE_MS);
 	F.clk.mono_ms += 10;
 	srv_rekey(k1);
-	tap_ok(F.srv.old_first == &F.ss[0] && F.srv.old_last == &F.ss[1],
+	tap_ok(old_first() == &F.ss[0] && old_last() == &F.ss[1],
 	       "old keys listed in the order their grace ends");
 	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16),
 		   F.clk.mono_ms + GRACE_MS, "first deadline: the shorter one");
 	F.clk.mono_ms += GRACE_MS;
 	TAP_EQ_INT(ra_server_expire(&F.srv, &F.clk, 16),
 		   F.clk.mono_ms + GRACE_MS - 10, "then the other one");
-	tap_ok(!F.ss[0].old.held && F.ss[1].old.held &&
-	       F.srv.old_first == &F.ss[1],
+	tap_ok(!old_held(0) && old_held(1) && old_first() == &F.ss[1] &&
+	       old_last() == &F.ss[1],
 	       "only the first session's old key wiped");
 	TAP_EQ_INT(ra_session_rekey(&F.srv, NULL, k1, 0, GRACE_MS), RA_E_INVAL,
 		   "ra_session_rekey(NULL) refused");
 	TAP_EQ_INT(ra_client_rekey(NULL, k1, 0, GRACE_MS), RA_E_INVAL,
 		   "ra_client_rekey(NULL) refused");
+	TAP_EQ_INT(F.srv.fresh_old, 2,
+		   "two keys in grace at most: two entries (one reused)");
 	ra_server_destroy(&F.srv);	/* again in teardown: harmless */
-	tap_ok(!F.ss[1].old.held && all_zero_key(F.ss[1].old.key) &&
-	       !F.ss[1].old_listed,
+	tap_ok(!F.ss[1].old && !F.srv.old_pool,
 	       "destroying the server wipes the old keys still held");
+	teardown();
+}
+
+/* The server's two-step MAC is libsodium's keyed BLAKE2b-128. */
+static void test_mac_keyed(void)
+{
+	uint8_t key[JVPN_REATTACH_KEY_LEN], data[3 * 128 + 7];
+	uint8_t a[RA_MAC_LEN], b[RA_MAC_LEN];
+	struct ra_mac_key mk;
+	unsigned int len, bad = 0, k;
+
+	for (k = 0; k < 4; k++) {
+		randombytes_buf(key, sizeof(key));
+		if (k == 1)
+			memset(key, 0, sizeof(key));
+		if (k == 2)
+			memset(key, 0xff, sizeof(key));
+		ra_mac_key_init(&mk, key);
+		for (len = 1; len <= sizeof(data); len++) {
+			randombytes_buf(data, len);
+			ra_mac(a, key, data, len);
+			ra_mac_keyed(b, &mk, data, len);
+			bad += memcmp(a, b, sizeof(a)) != 0;
+			/* The state is reusable: a second message. */
+			data[0] ^= 1;
+			ra_mac(a, key, data, len);
+			ra_mac_keyed(b, &mk, data, len);
+			bad += memcmp(a, b, sizeof(a)) != 0;
+		}
+	}
+	TAP_EQ_INT(bad, 0, "ra_mac_keyed == ra_mac for 1..391 bytes, 4 keys");
+}
+
+/* The old-key pool holds pending_capacity entries: full, counted. */
+static void test_rekey_pool_full(void)
+{
+	uint8_t k1[JVPN_REATTACH_KEY_LEN];
+	struct ra_output po, ro;
+
+	setup(NULL, 1);
+	ra_session_rekey(&F.srv, &F.ss[1], F.key, F.clk.mono_ms, GRACE_MS);
+	TAP_EQ_INT(F.srv.fresh_old, 1, "session 1's old key takes the entry");
+	srv_rekey(k1);
+	tap_ok(!old_held(0) && !F.ss[0].old &&
+	       F.srv.stats.old_key_full == 1,
+	       "pool full: session 0 rekeys without a grace, counted");
+	tap_ok(srv_key_is(0, k1),
+	       "and its current key is the new one");
+	TAP_EQ_INT(probe_in(1, &po, &ro), RA_E_MAC,
+		   "a PROBE under its replaced key is refused (mac)");
+	ra_server_forget_session(&F.srv, &F.ss[1]);
+	srv_rekey(k1);
+	tap_ok(old_held(0) && F.srv.stats.old_key_full == 1,
+	       "the entry freed, the next rekey keeps a grace again");
 	teardown();
 }
 
@@ -1394,5 +1519,8 @@ int main(void)
 	test_rekey_server_challenge();
 	test_rekey_lost_answer();
 	test_rekey_wipe();
+	test_rekey_pool_full();
+	test_rekey_after_challenge();
+	test_mac_keyed();
 	return tap_done();
 }
