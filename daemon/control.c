@@ -297,6 +297,7 @@ static void status_daemon(struct status_obj *o, const struct jvpnd *d)
 	st_u64(o, "kernel_errors", st->kernel_errors);
 	st_u64(o, "state_save_errors", st->state_save_errors);
 	st_u64(o, "paths_evicted", st->paths_evicted);
+	st_u64(o, "path_blocks_refused", d->st.pb_failed);
 	st_u64(o, "state_saves", st->state_saves);
 	st_u64(o, "state_saves_deferred", st->state_saves_deferred);
 	st_u64(o, "timers_refused", st->timers_refused);
@@ -331,6 +332,7 @@ static void status_reattach(struct status_obj *o, const struct jvpnd *d)
 	st_u64(o, "ra_srv_probes_answered", rs->probes_answered);
 	st_u64(o, "ra_srv_audit_suppressed", rs->audit_suppressed);
 	st_u64(o, "ra_srv_mac_old_key", rs->mac_old_key);
+	st_u64(o, "ra_srv_old_key_full", rs->old_key_full);
 	/* Every reason, zero or not: a stable set of keys. */
 	for (i = 1; i < RA_ERR_COUNT; i++) {
 		snprintf(key, sizeof(key), "ra_srv_refused_%s", ra_errname(-i));
