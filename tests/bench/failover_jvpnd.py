@@ -51,10 +51,13 @@ def read_cuts(path):
 
 
 def read_ping(path):
-    """{seq: (recv_us, rtt_ms)} of the replies (first of duplicates)."""
+    """{seq: (recv_us, rtt_ms)} of the replies (first of duplicates).
+    icmp_seq is 16 bits: a 10 ms ping wraps it every 11 minutes, so the
+    sequence numbers are unwrapped in the order the replies came."""
     rep = {}
     if not os.path.exists(path):
         return rep
+    base, last = 0, None
     with open(path) as f:
         for line in f:
             if "bytes from" not in line or "icmp_seq=" not in line or not line.startswith("["):
@@ -67,7 +70,12 @@ def read_ping(path):
                 rtt = float(line.split("time=")[1].split()[0]) if "time=" in line else 0.0
             except (ValueError, IndexError):
                 continue
-            rep.setdefault(seq, (us, rtt))
+            if last is not None and seq < last - 32768:
+                base += 65536
+            elif last is not None and seq > last + 32768:
+                seq -= 65536	# a late reply from before the wrap
+            last = seq if seq >= 0 else last
+            rep.setdefault(base + seq, (us, rtt))
     return rep
 
 

@@ -953,6 +953,11 @@ def build(resdir, mdpath, plotdir):
         w("| Control plane | `build/bench/cplane` natively on the host, before the guest: "
           "%s s, status %s ([section 3](#control-plane-jvpnds-own-code-natively-on-the-host)) |"
           % (henv.get("cplane_seconds", "?"), henv["cplane_status"]))
+    # Whatever was done to this run's results after it (kept in host-env.txt).
+    for key, label in (("cplane_note", "Control plane, re-run"),
+                       ("fj_reanalysed", "Failover, re-analysed")):
+        if henv.get(key):
+            w("| %s | %s |" % (label, henv[key]))
     w("")
     w("Topology (one boot; all candidates exist at the same time, so they "
       "alternate without any reconfiguration):")
@@ -1076,11 +1081,21 @@ def build(resdir, mdpath, plotdir):
                 w("")
                 w("| cache | bytes / session | objects / session |")
                 w("|---|---:|---:|")
+                merged = []
                 for by, ob, k in grow[:10]:
                     if by < 4:
                         break
                     w("| `%s` | %.0f | %.2f |" % (k, by, ob))
+                    if not k.startswith(("jvpn_", "kmalloc")) and ob > 0.9:
+                        merged.append("`%s` (%.0f-byte objects)" % (k, by / ob))
                 w("")
+                if merged:
+                    w("%s: jvpn's own caches under another name. The kernel merges "
+                      "slab caches of the same object size and flags (slab merging), "
+                      "and `/proc/slabinfo` shows the first cache's name; jvpn's "
+                      "120-byte objects are paths, its 72-byte ones one-address inner "
+                      "sets." % ", ".join(merged))
+                    w("")
                 w("Memory outside the slab: pages allocated directly (the rhashtable "
                   "bucket arrays of the session-id and inner-address tables, which "
                   "double at 75% load) show only in MemAvailable; `Percpu` should "
@@ -1905,9 +1920,12 @@ def cplane_reattach_md(d, g, n):
       "which a preempted batch does not move." % r.get("batch"))
     w("")
     w("A REQ writes one audit record (STATE_CHANGE to RECOVERING) and a RESP two "
-      "(STATE_CHANGE back to ATTACHED, the `TransportSwitch` event): formatting "
-      "them (`audit_emit()`, `snprintf`-based JSON) is a large part of a valid "
-      "exchange (see the audit sink below for its cost per record). Refusals are "
+      "(STATE_CHANGE back to ATTACHED, the `TransportSwitch` event) and records "
+      "each in the session's timeline: about 40% of a valid exchange by the "
+      "profile (`audit_emit()`, an append-only JSON writer, and the timeline's "
+      "record; see the audit sink below for the cost per record). The rest: four "
+      "keyed BLAKE2b MACs (libsodium), the session and ownership-store lookups "
+      "(cache misses at 100,000 sessions) and the FSM. Refusals are "
       "audited too, but through the server's own bucket (20 SECURITY_EVENTs/s, "
       "burst 40), so under a flood almost all of them are only counted.")
     w("")
