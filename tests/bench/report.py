@@ -53,6 +53,9 @@ FJ_CAUSES = [
      "unknown source and must validate it (UNKNOWN_SOURCE, challenge) before it moves the session "
      "there; the client's path does not change"),
 ]
+# jvpnd's default TransportLossTtlMs (daemon/policy.c), for the text when the
+# bench's [Policy] does not set it.
+POLICY_DEFAULT_TTL_MS = 250
 # What the WireGuard client's script does for each cause (guest.sh fj_wg_point).
 FJ_WG_HOW = {
     "down": "script re-points the endpoint",
@@ -715,6 +718,9 @@ def failover_jvpnd_md(res, resdir, genv):
         cmd = [x for m, _, _ in causes for x in v(m + "_cut_cmd")]
         skew = [x for m, _, _ in causes for x in v(m + "_cut_skew")]
         pa = sum(int(sum(v(m + "_path_alive"))) for m, _, _ in causes)
+        ttl = next((line.split("=", 1)[1].strip() + " ms" for line in policy
+                    if line.split("=", 1)[0].strip() == "TransportLossTtlMs"),
+                   "%s ms (the default)" % POLICY_DEFAULT_TTL_MS)
         if src:
             w("How time 0 was found (the earlier of the two when both exist): the "
               "monitor event for %d of %d cuts, the first lost ping for %d, the start "
@@ -734,8 +740,8 @@ def failover_jvpnd_md(res, resdir, genv):
         if pa:
             w("**%d silence episode(s) ended by themselves** (`PATH_SILENT` then "
               "`PATH_ALIVE`, no switch) in the two audit logs during the cuts: with "
-              "`TransportLossTtlMs` 200 ms, a stall of the emulated guest longer than "
-              "that looks like a dead path (see the host load)." % pa)
+              "`TransportLossTtlMs` %s, a stall of the emulated guest longer than "
+              "that looks like a dead path (see the host load)." % (pa, ttl))
             w("")
         noc = [(label, int(sum(1 for x in v(m + "_no_candidate") if x > 0)), len(v(m + "_no_candidate")))
                for m, label, _ in causes]
@@ -794,7 +800,8 @@ def failover_jvpnd_md(res, resdir, genv):
         w("```")
         w("")
     elif causes:
-        w("Every cut: exactly one switch on the client, no DEGRADED, TERMINATED, "
+        w("Every cut: exactly one switch (the client's; the server's for a "
+          "rebinding), no DEGRADED, TERMINATED, "
           "new handshake, failed reattach or SECURITY_EVENT in either audit log.")
         w("")
     return L
