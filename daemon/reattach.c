@@ -1471,9 +1471,16 @@ static int handle_req(struct ra_server *srv, const uint8_t *msg, size_t len,
 	return challenge(srv, s, &cq, clk, out);
 }
 
-int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
-			 size_t len, const struct ra_path *from,
-			 const struct audit_clock *clk, struct ra_output *out)
+typedef int (*srv_handler)(struct ra_server *srv, const uint8_t *msg,
+			   size_t len, const struct ra_path *from,
+			   const struct audit_clock *clk, struct ra_output *out,
+			   struct ra_mac_key *mk);
+
+/* REQ and RESP: argument checks, and the key copy wiped afterwards. */
+static int handle_keyed(srv_handler h, struct ra_server *srv,
+			const uint8_t *msg, size_t len,
+			const struct ra_path *from,
+			const struct audit_clock *clk, struct ra_output *out)
 {
 	struct ra_mac_key mk;
 	int err;
@@ -1481,9 +1488,16 @@ int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
 	out_init(out);
 	if (!srv || !out || !clk || !path_valid(from))
 		return RA_E_INVAL;
-	err = handle_req(srv, msg, len, from, clk, out, &mk);
+	err = h(srv, msg, len, from, clk, out, &mk);
 	sodium_memzero(&mk, sizeof(mk));
 	return err;
+}
+
+int ra_server_handle_req(struct ra_server *srv, const uint8_t *msg,
+			 size_t len, const struct ra_path *from,
+			 const struct audit_clock *clk, struct ra_output *out)
+{
+	return handle_keyed(handle_req, srv, msg, len, from, clk, out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1569,15 +1583,7 @@ int ra_server_handle_resp(struct ra_server *srv, const uint8_t *msg,
 			  size_t len, const struct ra_path *from,
 			  const struct audit_clock *clk, struct ra_output *out)
 {
-	struct ra_mac_key mk;
-	int err;
-
-	out_init(out);
-	if (!srv || !out || !clk || !path_valid(from))
-		return RA_E_INVAL;
-	err = handle_resp(srv, msg, len, from, clk, out, &mk);
-	sodium_memzero(&mk, sizeof(mk));
-	return err;
+	return handle_keyed(handle_resp, srv, msg, len, from, clk, out);
 }
 
 /* ---------------------------------------------------------------------- */

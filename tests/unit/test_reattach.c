@@ -1438,7 +1438,8 @@ static void test_rekey_wipe(void)
 	teardown();
 }
 
-/* The server's two-step MAC is libsodium's keyed BLAKE2b-128. */
+/* The server's MAC is keyed BLAKE2b-128 as the wire protocol defines it
+ * (checked against libsodium's one-shot call, the reference). */
 static void test_mac_keyed(void)
 {
 	uint8_t key[JVPN_REATTACH_KEY_LEN], data[3 * 128 + 7];
@@ -1455,12 +1456,14 @@ static void test_mac_keyed(void)
 		ra_mac_key_init(&mk, key);
 		for (len = 1; len <= sizeof(data); len++) {
 			randombytes_buf(data, len);
-			ra_mac(a, key, data, len);
+			crypto_generichash_blake2b(a, sizeof(a), data, len, key,
+						   sizeof(key));
 			ra_mac_keyed(b, &mk, data, len);
 			bad += memcmp(a, b, sizeof(a)) != 0;
 			/* The state is reusable: a second message. */
 			data[0] ^= 1;
-			ra_mac(a, key, data, len);
+			crypto_generichash_blake2b(a, sizeof(a), data, len, key,
+						   sizeof(key));
 			ra_mac_keyed(b, &mk, data, len);
 			bad += memcmp(a, b, sizeof(a)) != 0;
 		}
