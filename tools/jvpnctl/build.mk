@@ -13,3 +13,14 @@ $(BUILD)/jvpnctl: $(JVPNCTL_OBJS) $(LIBJVPN_OBJS) $(BUILD)/daemon/jsonl.o
 $(BUILD)/san/jvpnctl: $(JVPNCTL_SAN_OBJS) $(LIBJVPN_SAN_OBJS) \
 		$(BUILD)/san/daemon/jsonl.o
 	$(CC) $(SAN_CFLAGS) $(USER_LDFLAGS) -o $@ $^ $(NL_LIBS) $(SODIUM_LIBS)
+
+# jvpnctl against a fake jvpnd (runs the sanitizer build).
+UNIT_TESTS += $(BUILD)/tests/unit/test_jvpnctl_daemon
+
+$(BUILD)/san/tests/unit/test_jvpnctl_daemon.o: \
+	USER_CFLAGS += -DJVPNCTL_BIN='"$(CURDIR)/$(BUILD)/san/jvpnctl"'
+
+$(BUILD)/tests/unit/test_jvpnctl_daemon: \
+		$(BUILD)/san/tests/unit/test_jvpnctl_daemon.o $(BUILD)/san/jvpnctl
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) $(USER_LDFLAGS) -o $@ $<

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -62,6 +63,19 @@ static void socket_path(const char *arg, char *path, size_t len)
 		snprintf(path, len, CONTROL_DIR "/%s.sock", arg);
 }
 
+/*
+ * A daemon that is stuck must not hang its operator (or a test script):
+ * every read and write on the socket waits at most ctl.timeout_s.
+ */
+static void set_timeout(int fd)
+{
+	struct timeval tv = { .tv_sec = ctl.timeout_s };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)))
+		fail(-errno, "setsockopt");
+}
+
 static FILE *connect_daemon(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -74,6 +88,7 @@ static FILE *connect_daemon(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		fail(-errno, "socket");
+	set_timeout(fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)))
 		fail(-errno, "connecting to jvpnd at %s", path);
 	f = fdopen(fd, "r+");
@@ -101,6 +116,14 @@ static void print_text(const char *line, char sep)
 	putchar('\n');
 }
 
+_Noreturn static void no_answer(const char *path, const char *doing)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		fail(-ETIMEDOUT, "jvpnd at %s did not answer within %u s "
+		     "(--timeout)", path, ctl.timeout_s);
+	fail(-errno, "%s jvpnd at %s", doing, path);
+}
+
 /* Sends request, prints every object until the final {"ok":...}. */
 static int run_request(const char *arg, const char *request, bool array)
 {
@@ -113,7 +136,7 @@ static int run_request(const char *arg, const char *request, bool array)
 	socket_path(arg, path, sizeof(path));
 	f = connect_daemon(path);
 	if (fprintf(f, "%s\n", request) < 0 || fflush(f))
-		fail(-EIO, "writing to %s", path);
+		no_answer(path, "writing to");
 	if (ctl.json && array)
 		putchar('[');
 	while (fgets(line, sizeof(line), f)) {
@@ -136,6 +159,8 @@ static int run_request(const char *arg, const char *request, bool array)
 			print_text(line, array ? ' ' : '\n');
 		n++;
 	}
+	if (ferror(f))
+		no_answer(path, "reading from");
 	fclose(f);
 	fail(-EPIPE, "jvpnd at %s closed the connection", path);
 }

@@ -45,6 +45,7 @@ extern const struct command status_command;
 
 struct jvpnctl {
 	bool json;
+	unsigned int timeout_s;		/* for jvpnd's answer; 0: forever */
 	const char *object;		/* "session", or NULL for monitor... */
 	const struct command *cmd;	/* for usage hints */
 	struct jvpn_nl *nl;		/* opened on first use */

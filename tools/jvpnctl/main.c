@@ -2,7 +2,8 @@
 /*
  * jvpnctl - operator's command line interface to jvpn devices.
  *
- *   jvpnctl [-j|--json] [-h|--help] [--version] OBJECT COMMAND [ARGS]
+ *   jvpnctl [-j|--json] [-t|--timeout SEC] [-h|--help] [--version]
+ *           OBJECT COMMAND [ARGS]
  *
  * This file holds option parsing, dispatch to the per-object command
  * tables, help texts and the error/exit conventions: runtime failures
@@ -17,7 +18,7 @@
 
 #include "jvpnctl.h"
 
-struct jvpnctl ctl;
+struct jvpnctl ctl = { .timeout_s = 10 };
 
 struct object {
 	const char *name;
@@ -199,18 +200,23 @@ static void print_help(void)
 {
 	size_t i;
 
-	printf("Usage: jvpnctl [-j|--json] [-h|--help] [--version] "
-	       "OBJECT COMMAND [ARGS]\n\nObjects:\n");
+	printf("Usage: jvpnctl [-j|--json] [-t|--timeout SEC] [-h|--help] "
+	       "[--version] OBJECT COMMAND [ARGS]\n\nObjects:\n");
 	for (i = 0; i < N_OBJECTS; i++)
 		printf("  %-8s %s\n", objects[i].name, objects[i].summary);
 	printf("\nCommands:\n");
 	for (i = 0; i < N_OBJECTS; i++)
 		print_object_usage(stdout, &objects[i]);
 	printf("\nOptions:\n"
-	       "  -j, --json   print JSON (show and add commands, monitor)\n"
-	       "  -h, --help   print this help; 'jvpnctl OBJECT help' "
+	       "  -j, --json           print JSON (show and add commands, "
+	       "monitor)\n"
+	       "  -t, --timeout SEC    wait at most SEC seconds for jvpnd's "
+	       "answer\n"
+	       "                       (sessions, paths, status, timeline; "
+	       "default 10, 0: forever)\n"
+	       "  -h, --help           print this help; 'jvpnctl OBJECT help' "
 	       "for one object\n"
-	       "  --version    print the version\n"
+	       "  --version            print the version\n"
 	       "\nKEY: 64 hex digits, 44 base64 characters or @FILE. "
 	       "See jvpnctl(8).\n");
 }
@@ -233,6 +239,12 @@ static int parse_options(int argc, char **argv)
 
 		if (!strcmp(opt, "-j") || !strcmp(opt, "--json")) {
 			ctl.json = true;
+		} else if (!strcmp(opt, "-t") || !strcmp(opt, "--timeout")) {
+			if (++i == argc ||
+			    jvpn_parse_u32(argv[i], &ctl.timeout_s) ||
+			    ctl.timeout_s > 86400)
+				usage_error("%s needs a number of seconds, "
+					    "0 to 86400", opt);
 		} else if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
 			print_help();
 			exit(0);
