@@ -333,6 +333,15 @@ _wg_end() {
 
 # ---------------------------------------------------------------- cleanup
 
+# _del_jvpn_links NS: deletes every jvpn device in NS.
+_del_jvpn_links() {
+	local dev
+	for dev in $(ip -n "$1" -o link show type jvpn 2>/dev/null |
+		awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		ip -n "$1" link del "$dev" 2>/dev/null
+	done
+}
+
 _lib_cleanup() {
 	local rc=$? ns i
 	set +e
@@ -347,6 +356,10 @@ _lib_cleanup() {
 		ns=${_ns_list[i]}
 		# shellcheck disable=SC2046 # one pid per word
 		kill -KILL $(ip netns pids "$ns" 2>/dev/null) 2>/dev/null
+		# A jvpn device holds the UDP sockets its daemon attached, and
+		# they hold the namespace: deleted first, the namespace goes
+		# now instead of at rmmod, under the next test's feet.
+		_del_jvpn_links "$ns"
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "$_jvpn_loaded" ] && ! jvpn_unload; then

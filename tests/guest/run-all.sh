@@ -41,8 +41,14 @@ hung_report() {
 			command -v gdb > /dev/null &&
 				timeout 60 gdb -q -batch -p "$p" -ex bt 2>&1 | grep '^#'
 		done
+		# Anything stuck in the kernel, in or out of the script.
+		for p in $(ps -eo pid=,stat= | awk '$2 ~ /^D/ { print $1 }'); do
+			echo "--- uninterruptible $p ($(tr '\0' ' ' < /proc/"$p"/cmdline 2>/dev/null)):"
+			cat /proc/"$p"/stack 2>/dev/null
+		done
+		echo w > /proc/sysrq-trigger
 		echo "--- kernel log, last lines:"
-		dmesg | tail -n 40
+		dmesg | tail -n 60
 	} 2>&1 | sed 's/^/# /'
 }
 
@@ -88,6 +94,12 @@ run_one() {
 	fi
 	return $st
 }
+
+# The kernel modules nftables NAT and conntrack need, loaded once now: a
+# module that registers per-namespace state waits for every namespace
+# being torn down (the previous script's), and a test's first `nft` would
+# otherwise load them mid-test.
+modprobe -a nf_tables nf_conntrack nf_nat nft_chain_nat nft_ct 2> /dev/null
 
 TMPDIR_RUN=$(mktemp -d)
 trap 'rm -rf "$TMPDIR_RUN"' EXIT
