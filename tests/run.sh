@@ -30,7 +30,7 @@ layer_kunit() { tests/kunit/run.sh; }
 layer_dkms() { tests/dkms.sh; }
 
 layer_guest() {
-	tools/vm/jvpn-vm --timeout "${JVPN_GUEST_TIMEOUT:-1800}" -- \
+	tools/vm/jvpn-vm --timeout "${JVPN_GUEST_TIMEOUT:-2700}" -- \
 		tests/guest/run-all.sh
 }
 
