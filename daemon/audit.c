@@ -100,16 +100,57 @@ static inline void jb_put(struct jbuf *b, const char *s, size_t n)
 
 #define JB_LIT(b, lit)	jb_put((b), (lit), sizeof(lit) - 1)
 
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
+static const uint64_t pow10_tab[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL,
+	10000000ULL, 100000000ULL, 1000000000ULL, 10000000000ULL,
+	100000000000ULL, 1000000000000ULL, 10000000000000ULL,
+	100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL,
+	10000000000000000000ULL,
+};
+
+/* Decimal digits of v (1..20). */
+static inline unsigned int dec_len(uint64_t v)
+{
+	unsigned int t = ((unsigned int)(64 - __builtin_clzll(v | 1)) *
+			  1233) >> 12;
+
+	return v ? t + (v >= pow10_tab[t]) : 1;
+}
+
+/* Decimal, as jb_u64() writes it. */
+static inline char *w_u64(char *p, uint64_t v)
+{
+	char *e = p + dec_len(v), *q = e;
+
+	while (v >= 100) {
+		unsigned int d = (unsigned int)(v % 100);
+
+		v /= 100;
+		q -= 2;
+		memcpy(q, digits2 + 2 * d, 2);
+	}
+	if (v >= 10)
+		memcpy(q - 2, digits2 + 2 * v, 2);
+	else
+		q[-1] = (char)('0' + v);
+	return e;
+}
+
 static inline void jb_u64(struct jbuf *b, uint64_t v)
 {
 	char tmp[20];
-	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	jb_put(b, tmp + i, sizeof(tmp) - i);
+	if (!b->overflow && b->lim - b->len >= sizeof(tmp)) {
+		b->len = (size_t)(w_u64(b->p + b->len, v) - b->p);
+		return;
+	}
+	jb_put(b, tmp, (size_t)(w_u64(tmp, v) - tmp));
 }
 
 static inline void jb_s64(struct jbuf *b, int64_t v)
@@ -123,21 +164,6 @@ static inline void jb_s64(struct jbuf *b, int64_t v)
 }
 
 static const char hexdig[16] = "0123456789abcdef";
-
-/* "%08x" with its quotes. */
-static inline void jb_hex32_quoted(struct jbuf *b, uint32_t v)
-{
-	char tmp[10];
-	int i;
-
-	tmp[0] = '"';
-	for (i = 8; i >= 1; i--) {
-		tmp[i] = hexdig[v & 0xf];
-		v >>= 4;
-	}
-	tmp[9] = '"';
-	jb_put(b, tmp, sizeof(tmp));
-}
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
@@ -216,7 +242,7 @@ static void jb_escape_char(struct jbuf *b, unsigned char c)
 	}
 }
 
-static void jb_str(struct jbuf *b, const char *str)
+static void jb_str_slow(struct jbuf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run, seq;
@@ -248,12 +274,47 @@ static void jb_str(struct jbuf *b, const char *str)
 	JB_LIT(b, "\"");
 }
 
+/*
+ * A string as JSON: in one pass when it needs no escape and fits (the
+ * common case), else jb_str_slow() from the start, whose result is the
+ * same for such a string (the bytes written past len here do not count).
+ */
+static void jb_str(struct jbuf *b, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t room, k = 1;
+	char *o;
+
+	if (!b->overflow && (room = b->lim - b->len) >= 2) {
+		o = b->p + b->len;
+		o[0] = '"';
+		while (k < room && plain_byte(*s))
+			o[k++] = (char)*s++;
+		if (!*s && k < room) {
+			o[k++] = '"';
+			b->len += k;
+			return;
+		}
+	}
+	jb_str_slow(b, str);
+}
+
 /* ,"key": for a key known to need no escaping. */
 static void jb_key(struct jbuf *b, const char *key, size_t n)
 {
-	JB_LIT(b, ",\"");
-	jb_put(b, key, n);
-	JB_LIT(b, "\":");
+	char *o;
+
+	if (b->overflow || n + 4 > b->lim - b->len) {
+		b->overflow = true;
+		return;
+	}
+	o = b->p + b->len;
+	o[0] = ',';
+	o[1] = '"';
+	memcpy(o + 2, key, n);
+	o[n + 2] = '"';
+	o[n + 3] = ':';
+	b->len += n + 4;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -475,108 +536,138 @@ static unsigned int format_extras(struct jbuf *b, const struct audit_record *r)
 	return bad;
 }
 
-static void format_head(struct jbuf *b, uint64_t seq,
-			const struct audit_record *r,
-			const struct audit_clock *clk,
-			struct audit_wall_cache *wc)
-{
-	char wall[WALL_LEN + 2];
+/*
+ * The fixed part of a line (everything but the extras and the closing
+ * "}\n") is written without bounds checks into a buffer of FIXED_MAX
+ * bytes: with 20-digit numbers and the longest names it stays far below
+ * that (about 500 bytes).  Whether it fits the caller's line is decided
+ * once, on its whole length: an append that would pass the limit
+ * overflows whatever its place, so the outcome is the same as appending
+ * piece by piece.
+ */
+#define FIXED_MAX	768
+#define NAME_MAX_LEN	64	/* above the longest enum name */
 
-	if (seq) {
-		JB_LIT(b, "{\"seq\":");
-		jb_u64(b, seq);
-	} else {
-		JB_LIT(b, "{\"seq\":null");
-	}
-	JB_LIT(b, ",\"mono_ms\":");
-	jb_u64(b, clk->mono_ms);
-	JB_LIT(b, ",\"wall\":");
-	if (wall_cached(wc, clk->wall_ms, wall + 1) > 0) {
-		wall[0] = wall[WALL_LEN + 1] = '"';
-		jb_put(b, wall, sizeof(wall));
-	} else {
-		JB_LIT(b, "null");
-	}
-	JB_LIT(b, ",\"type\":");
-	jb_str(b, audit_type_name(r->type));
-	JB_LIT(b, ",\"session\":");
-	if (r->session_id)
-		jb_hex32_quoted(b, r->session_id);
-	else
-		JB_LIT(b, "null");
-	if (r->action != AUDIT_ACT_NONE) {
-		JB_LIT(b, ",\"action\":");
-		jb_str(b, audit_action_name(r->action));
-	}
+_Static_assert(FIXED_MAX <= AUDIT_LINE_MAX, "the fixed part fits a line");
+
+static inline char *w_mem(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
 }
 
-static void format_path(struct jbuf *b, uint32_t path)
+#define W_LIT(p, lit)	((p) = w_mem((p), (lit), sizeof(lit) - 1))
+
+/*
+ * An enum's name, quoted.  The names (fsm.c, audit.c) are identifiers:
+ * nothing in them needs escaping, so this is what jb_str() writes for
+ * them (test_audit.c checks every name against the reference writer).
+ */
+static inline char *w_name(char *p, const char *name)
+{
+	size_t n = strnlen(name, NAME_MAX_LEN);
+
+	*p++ = '"';
+	p = w_mem(p, name, n);
+	*p++ = '"';
+	return p;
+}
+
+/* "%08x" with its quotes. */
+static inline char *w_hex32_quoted(char *p, uint32_t v)
+{
+	int i;
+
+	p[0] = '"';
+	for (i = 8; i >= 1; i--) {
+		p[i] = hexdig[v & 0xf];
+		v >>= 4;
+	}
+	p[9] = '"';
+	return p + 10;
+}
+
+static inline char *w_path(char *p, uint32_t path)
 {
 	if (path)
-		jb_u64(b, path);
-	else
-		JB_LIT(b, "null");
-}
-
-static void format_body(struct jbuf *b, const struct audit_record *r)
-{
-	if (r->fields & AUDIT_F_FROM) {
-		JB_LIT(b, ",\"from\":");
-		jb_str(b, fsm_state_name(r->from));
-	}
-	if (r->fields & AUDIT_F_TO) {
-		JB_LIT(b, ",\"to\":");
-		jb_str(b, fsm_state_name(r->to));
-	}
-	if (r->fields & AUDIT_F_EVENT) {
-		JB_LIT(b, ",\"event\":");
-		jb_str(b, fsm_event_name(r->event));
-	}
-	JB_LIT(b, ",\"reason\":");
-	jb_str(b, fsm_reason_name(r->reason));
-	if (r->fields & AUDIT_F_PATHS) {
-		JB_LIT(b, ",\"path_old\":");
-		format_path(b, r->path_old);
-		JB_LIT(b, ",\"path_new\":");
-		format_path(b, r->path_new);
-	}
-	if (r->fields & AUDIT_F_VERSION) {
-		JB_LIT(b, ",\"version\":");
-		jb_u64(b, r->version);
-	}
-	if (r->fields & AUDIT_F_DWELL) {
-		JB_LIT(b, ",\"dwell_ms\":");
-		jb_u64(b, r->dwell_ms);
-	}
+		return w_u64(p, path);
+	W_LIT(p, "null");
+	return p;
 }
 
 struct line_opts {
 	struct audit_wall_cache *wc;	/* NULL: none */
 	uint64_t seq;
 	uint64_t lost;
-	bool extras;
-	bool truncated;
 };
 
-/* Format one record; returns skipped extras.  b->overflow on no room. */
-static unsigned int format_line(struct jbuf *b, const struct line_opts *o,
-				const struct audit_record *r,
-				const struct audit_clock *clk)
+/* The fixed part of the line at out (FIXED_MAX bytes); its length. */
+static size_t format_fixed(char *out, const struct line_opts *o,
+			   const struct audit_record *r,
+			   const struct audit_clock *clk)
 {
-	unsigned int bad = 0;
+	char *p = out;
 
-	format_head(b, o->seq, r, clk, o->wc);
-	format_body(b, r);
-	if (o->lost) {
-		JB_LIT(b, ",\"lost\":");
-		jb_u64(b, o->lost);
+	if (o->seq) {
+		W_LIT(p, "{\"seq\":");
+		p = w_u64(p, o->seq);
+	} else {
+		W_LIT(p, "{\"seq\":null");
 	}
-	if (o->truncated)
-		JB_LIT(b, ",\"truncated\":true");
-	if (o->extras)
-		bad = format_extras(b, r);
-	JB_LIT(b, "}\n");
-	return bad;
+	W_LIT(p, ",\"mono_ms\":");
+	p = w_u64(p, clk->mono_ms);
+	W_LIT(p, ",\"wall\":\"");
+	if (wall_cached(o->wc, clk->wall_ms, p) > 0) {
+		p += WALL_LEN;
+		*p++ = '"';
+	} else {
+		p--;
+		W_LIT(p, "null");
+	}
+	W_LIT(p, ",\"type\":");
+	p = w_name(p, audit_type_name(r->type));
+	W_LIT(p, ",\"session\":");
+	if (r->session_id)
+		p = w_hex32_quoted(p, r->session_id);
+	else
+		W_LIT(p, "null");
+	if (r->action != AUDIT_ACT_NONE) {
+		W_LIT(p, ",\"action\":");
+		p = w_name(p, audit_action_name(r->action));
+	}
+	if (r->fields & AUDIT_F_FROM) {
+		W_LIT(p, ",\"from\":");
+		p = w_name(p, fsm_state_name(r->from));
+	}
+	if (r->fields & AUDIT_F_TO) {
+		W_LIT(p, ",\"to\":");
+		p = w_name(p, fsm_state_name(r->to));
+	}
+	if (r->fields & AUDIT_F_EVENT) {
+		W_LIT(p, ",\"event\":");
+		p = w_name(p, fsm_event_name(r->event));
+	}
+	W_LIT(p, ",\"reason\":");
+	p = w_name(p, fsm_reason_name(r->reason));
+	if (r->fields & AUDIT_F_PATHS) {
+		W_LIT(p, ",\"path_old\":");
+		p = w_path(p, r->path_old);
+		W_LIT(p, ",\"path_new\":");
+		p = w_path(p, r->path_new);
+	}
+	if (r->fields & AUDIT_F_VERSION) {
+		W_LIT(p, ",\"version\":");
+		p = w_u64(p, r->version);
+	}
+	if (r->fields & AUDIT_F_DWELL) {
+		W_LIT(p, ",\"dwell_ms\":");
+		p = w_u64(p, r->dwell_ms);
+	}
+	if (o->lost) {
+		W_LIT(p, ",\"lost\":");
+		p = w_u64(p, o->lost);
+	}
+	return (size_t)(p - out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -797,6 +888,51 @@ static struct audit_tl_ring *tl_get(struct audit *a, uint32_t sid,
 	return t;
 }
 
+/*
+ * What recording r in its timeline will touch beyond the slot (the
+ * slot's neighbours in the least-recently-updated list, which the update
+ * relinks, and the chunk the entry goes into), fetched before the line
+ * is formatted: at a large index each is a cache miss.  Only with a
+ * hint whose slot is r's (the caller fetched that line: audit_prefetch()).
+ */
+static void tl_prefetch(const struct audit *a, const struct audit_record *r)
+{
+	const struct audit_tl_ring *t;
+	uint32_t tl_hint;
+	const char *c;
+
+	if (!a->tl_capacity || !r->tl_hint || r->session_id == a->tl_last_sid)
+		return;
+	tl_hint = *r->tl_hint;
+	if (!tl_hint || tl_hint > a->tl_fresh_slot)
+		return;
+	t = &a->tl[tl_hint - 1];
+	if (t->session_id != r->session_id)
+		return;
+	if (a->tl_newest != tl_hint) {
+		if (t->newer)
+			__builtin_prefetch(&a->tl[t->newer - 1], 1);
+		if (t->older)
+			__builtin_prefetch(&a->tl[t->older - 1], 1);
+	}
+	if (t->last) {
+		c = (const char *)tl_chunk(a, t->last);
+		__builtin_prefetch(c, 1);
+		__builtin_prefetch(c + 64, 1);
+		__builtin_prefetch(c + 128, 1);
+		__builtin_prefetch(c + sizeof(struct audit_tl_chunk) - 1, 1);
+	}
+	/* The chunk the timeline takes next if its last one is full. */
+	if (a->tl_free)
+		c = (const char *)tl_chunk(a, a->tl_free);
+	else if (a->tl_fresh < a->tl_n_chunks)
+		c = (const char *)&a->tl_chunks[a->tl_fresh];
+	else
+		return;
+	__builtin_prefetch(c, 1);
+	__builtin_prefetch(c + 64, 1);
+}
+
 static void tl_record(struct audit *a, uint64_t seq,
 		      const struct audit_record *r,
 		      const struct audit_clock *clk)
@@ -896,10 +1032,12 @@ int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
 	struct audit_clock clk = { e->mono_ms, e->wall_ms };
 	struct line_opts o = { .seq = e->seq };
 	struct jbuf b = { .p = buf, .lim = len - 1 };
+	char fixed[FIXED_MAX];
 
 	if (!len)
 		return -ENOSPC;
-	format_line(&b, &o, &r, &clk);
+	jb_put(&b, fixed, format_fixed(fixed, &o, &r, &clk));
+	JB_LIT(&b, "}\n");
 	if (b.overflow)
 		return -ENOSPC;
 	b.len--;		/* drop the newline */
@@ -980,22 +1118,25 @@ int audit_emit(struct audit *a, const struct audit_record *r,
 	       const struct audit_clock *clk)
 {
 	char line[AUDIT_LINE_MAX];
-	struct line_opts o = {
-		.wc = &a->wall_cache, .seq = a->next_seq,
-		.lost = a->lost_pending, .extras = true };
+	struct line_opts o = { .wc = &a->wall_cache, .seq = a->next_seq,
+			       .lost = a->lost_pending };
 	struct jbuf b = { .p = line, .lim = sizeof(line) - 1 };
-	unsigned int bad = format_line(&b, &o, r, clk);
+	unsigned int bad;
+	size_t fixed;
 
+	tl_prefetch(a, r);
+	b.len = fixed = format_fixed(line, &o, r, clk);
+	bad = format_extras(&b, r);
+	JB_LIT(&b, "}\n");
 	if (b.overflow) {
 		/* Extras made it too long: keep the schema, mark the loss.
 		 * Without extras a line is far below AUDIT_LINE_MAX.
 		 */
-		b = (struct jbuf){ .p = line, .lim = sizeof(line) - 1 };
-		o.extras = false;
-		o.truncated = true;
-		bad = 0;
-		format_line(&b, &o, r, clk);
+		b = (struct jbuf){ .p = line, .len = fixed,
+				   .lim = sizeof(line) - 1 };
+		JB_LIT(&b, ",\"truncated\":true}\n");
 		a->stats.truncated++;
+		bad = 0;
 	}
 	a->stats.bad_extras += bad;
 	if (b.overflow || b.len > a->cap - a->used) {

@@ -89,10 +89,11 @@ struct store_mem_slot {
 
 /*
  * Fixed capacity, open addressing with linear probing over a power-of-two
- * table at most half full (so probe sequences stay short), keyed SipHash
- * of the session id, backward-shift deletion (no tombstones).  Expired
- * records are reclaimed lazily: when a probe passes one, by
- * store_mem_sweep(), or when a new record reuses its slot.
+ * table at most half full (so probe sequences stay short), a keyed
+ * multiplicative hash of the session id (the ids are random: store.c),
+ * backward-shift deletion (no tombstones).  Expired records are reclaimed
+ * lazily: when a probe passes one, by store_mem_sweep(), or when a new
+ * record reuses its slot.
  */
 struct store_mem {
 	struct store_mem_slot *slots;
