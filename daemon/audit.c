@@ -674,6 +674,40 @@ static size_t format_fixed(char *out, const struct line_opts *o,
 /* Timeline                                                                */
 /* ---------------------------------------------------------------------- */
 
+/* Every "what" the daemon gives an action-less AUDIT_EVENT. */
+static const char *const tl_whats[] = {
+	"unknown_source", "rekey", "rekey_timeout", "link_down",
+	"reattach_not_started",
+};
+#define N_TL_WHATS	(sizeof(tl_whats) / sizeof(tl_whats[0]))
+_Static_assert(sizeof(struct audit_tl_rec) == 56,
+	       "the what code must fit in the entry's padding");
+
+const char *audit_tl_what(uint8_t code)
+{
+	return code && code <= N_TL_WHATS ? tl_whats[code - 1] :
+						      NULL;
+}
+
+static uint8_t tl_what_code(const struct audit_record *r)
+{
+	const struct audit_kv *kv;
+	unsigned int i, j;
+
+	if (r->type != AUDIT_T_EVENT || r->action != AUDIT_ACT_NONE)
+		return 0;
+	for (i = 0; i < r->n_extra; i++) {
+		kv = &r->extra[i];
+		if (kv->type != AUDIT_KV_STR || !kv->s || strcmp(kv->key, "what"))
+			continue;
+		for (j = 0; j < N_TL_WHATS; j++)
+			if (!strcmp(kv->s, tl_whats[j]))
+				return (uint8_t)(j + 1);
+		return 0;
+	}
+	return 0;
+}
+
 static void tl_from_record(struct audit_tl_rec *e, uint64_t seq,
 			   const struct audit_record *r,
 			   const struct audit_clock *clk)
@@ -693,6 +727,7 @@ static void tl_from_record(struct audit_tl_rec *e, uint64_t seq,
 		.to = (uint8_t)r->to,
 		.event = (uint8_t)r->event,
 		.reason = (uint8_t)r->reason,
+		.what = tl_what_code(r),
 	};
 }
 
@@ -715,6 +750,7 @@ static void tl_to_entry(struct audit_tl_entry *e, const struct audit_tl_rec *r,
 		.to = r->to,
 		.event = r->event,
 		.reason = r->reason,
+		.what = r->what,
 	};
 }
 
@@ -1037,6 +1073,12 @@ int audit_format_tl_entry(const struct audit_tl_entry *e, char *buf,
 	if (!len)
 		return -ENOSPC;
 	jb_put(&b, fixed, format_fixed(fixed, &o, &r, &clk));
+	if (audit_tl_what(e->what)) {
+		struct audit_kv what = { .key = "what", .type = AUDIT_KV_STR,
+					 .s = audit_tl_what(e->what) };
+
+		format_extra(&b, &what, 4);
+	}
 	JB_LIT(&b, "}\n");
 	if (b.overflow)
 		return -ENOSPC;

@@ -136,7 +136,16 @@ struct audit_tl_entry {
 	uint32_t path_old, path_new;
 	uint8_t type, action, fields;
 	uint8_t from, to, event, reason;
+	uint8_t what;		/* audit_tl_what(): the record's "what" */
 };
+
+/*
+ * The "what" extra of an action-less AUDIT_EVENT (unknown_source, rekey,
+ * link_down...) names the event.  Timelines keep no extras, so they keep
+ * that name as a small code: 0 for none, else an index + 1 into a fixed
+ * list in audit.c.  Returns the name of a code, NULL for 0 or unknown.
+ */
+const char *audit_tl_what(uint8_t code);
 
 /*
  * Timeline storage.  A session's timeline is a list of chunks of
@@ -160,6 +169,7 @@ struct audit_tl_rec {
 	uint32_t path_old, path_new;
 	uint8_t type, action, fields;
 	uint8_t from, to, event, reason;
+	uint8_t what;		/* in the padding: the entry stays 56 bytes */
 };
 
 struct audit_tl_chunk {

@@ -730,6 +730,43 @@ static void test_truncation(void)
 	close(fds[1]);
 }
 
+/* An action-less AUDIT_EVENT keeps its "what" in the timeline. */
+static void test_timeline_what(struct audit *a)
+{
+	static const char *const whats[] = { "unknown_source", "not_listed" };
+	struct audit_kv kv[2] = {
+		{ .key = "cause", .type = AUDIT_KV_STR, .s = "x" },
+		{ .key = "what", .type = AUDIT_KV_STR },
+	};
+	struct audit_record r = {
+		.type = AUDIT_T_EVENT, .action = AUDIT_ACT_NONE,
+		.session_id = 0x33, .reason = FSM_R_NONE,
+		.extra = kv, .n_extra = 2,
+	};
+	struct audit_tl_entry tl[AUDIT_TIMELINE_K];
+	char line[AUDIT_LINE_MAX];
+	struct obj o;
+	size_t i, n;
+	int len;
+
+	for (i = 0; i < 2; i++) {
+		kv[1].s = whats[i];
+		audit_emit(a, &r, &clk0);
+	}
+	n = audit_timeline(a, 0x33, tl, AUDIT_TIMELINE_K);
+	len = audit_format_tl_entry(&tl[n - 2], line, sizeof(line));
+	tap_ok(n == 3 && len > 0 && !parse_line(line, (size_t)len, &o) &&
+	       str_is(&o, "type", "AUDIT_EVENT") &&
+	       str_is(&o, "what", "unknown_source") && !get(&o, "cause"),
+	       "timeline keeps an event's what, not its other extras");
+	len = audit_format_tl_entry(&tl[n - 1], line, sizeof(line));
+	tap_ok(len > 0 && !parse_line(line, (size_t)len, &o) && !get(&o, "what"),
+	       "timeline: a what it does not know is left out");
+	len = audit_format_tl_entry(&tl[0], line, sizeof(line));
+	tap_ok(len > 0 && !strstr(line, "\"what\""),
+	       "timeline: state changes carry no what");
+}
+
 static void test_timeline(void)
 {
 	struct audit_tl_entry tl[AUDIT_TIMELINE_K + 8];
@@ -777,6 +814,7 @@ static void test_timeline(void)
 	       "timeline entry formats as the same JSON");
 	tap_ok(audit_format_tl_entry(&tl[0], line, 20) == -ENOSPC,
 	       "timeline format: small buffer");
+	test_timeline_what(&a);
 	audit_destroy(&a);
 
 	/* Records dropped from the ring still reach the timeline, seq null. */
