@@ -676,8 +676,8 @@ static size_t format_fixed(char *out, const struct line_opts *o,
 
 /* Every "what" the daemon gives an action-less AUDIT_EVENT. */
 static const char *const tl_whats[] = {
-	"unknown_source", "rekey", "rekey_timeout", "link_down",
-	"reattach_not_started",
+	AUDIT_WHAT_UNKNOWN_SOURCE, AUDIT_WHAT_REKEY, AUDIT_WHAT_REKEY_TIMEOUT,
+	AUDIT_WHAT_LINK_DOWN, AUDIT_WHAT_REATTACH_NOT_STARTED,
 };
 #define N_TL_WHATS	(sizeof(tl_whats) / sizeof(tl_whats[0]))
 _Static_assert(sizeof(struct audit_tl_rec) == 56,
@@ -685,8 +685,7 @@ _Static_assert(sizeof(struct audit_tl_rec) == 56,
 
 const char *audit_tl_what(uint8_t code)
 {
-	return code && code <= N_TL_WHATS ? tl_whats[code - 1] :
-						      NULL;
+	return code && code <= N_TL_WHATS ? tl_whats[code - 1] : NULL;
 }
 
 static uint8_t tl_what_code(const struct audit_record *r)

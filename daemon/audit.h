@@ -140,6 +140,16 @@ struct audit_tl_entry {
 };
 
 /*
+ * The "what" of every action-less AUDIT_EVENT the daemon writes: one
+ * list, used by the writers and by the timeline (which keeps only these).
+ */
+#define AUDIT_WHAT_UNKNOWN_SOURCE	"unknown_source"
+#define AUDIT_WHAT_REKEY		"rekey"
+#define AUDIT_WHAT_REKEY_TIMEOUT	"rekey_timeout"
+#define AUDIT_WHAT_LINK_DOWN		"link_down"
+#define AUDIT_WHAT_REATTACH_NOT_STARTED	"reattach_not_started"
+
+/*
  * The "what" extra of an action-less AUDIT_EVENT (unknown_source, rekey,
  * link_down...) names the event.  Timelines keep no extras, so they keep
  * that name as a small code: 0 for none, else an index + 1 into a fixed

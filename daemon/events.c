@@ -73,7 +73,7 @@ static void on_session_event(struct jvpnd *d, uint32_t type,
 		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
 			    &(struct audit_kv){ .key = "what",
 						.type = AUDIT_KV_STR,
-						.s = "unknown_source" }, 1);
+						.s = AUDIT_WHAT_UNKNOWN_SOURCE }, 1);
 		on_unknown_source(d, s, tb);
 		break;
 	default:

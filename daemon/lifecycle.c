@@ -410,7 +410,8 @@ int sess_key_swap(struct jvpnd *d, struct session *s)
 	arm(d, &s->keydel_timer, s->key_installed_ms + JVPND_KEY_GRACE_MS);
 	jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
 		    (struct audit_kv[]){
-			{ .key = "what", .type = AUDIT_KV_STR, .s = "rekey" },
+			{ .key = "what", .type = AUDIT_KV_STR,
+			  .s = AUDIT_WHAT_REKEY },
 			{ .key = "key_id", .type = AUDIT_KV_U64, .u = s->key_id },
 		    }, 2);
 	sess_arm_rekey(d, s, 0);

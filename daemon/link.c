@@ -167,7 +167,7 @@ static void check_session(struct jvpnd *d, struct session *s,
 		return;
 	if (roam_link_down(d, s, (struct audit_kv[]){
 			{ .key = "what", .type = AUDIT_KV_STR,
-			  .s = "link_down" },
+			  .s = AUDIT_WHAT_LINK_DOWN },
 			{ .key = "cause", .type = AUDIT_KV_STR, .s = v.cause },
 			{ .key = "path_id", .type = AUDIT_KV_U64, .u = ap->id },
 			{ .key = "ifindex", .type = AUDIT_KV_U64, .u = v.oif },

@@ -345,7 +345,7 @@ static void handshake_gave_up(struct jvpnd *d, struct peer *p)
 		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
 			    &(struct audit_kv){ .key = "what",
 						.type = AUDIT_KV_STR,
-						.s = "rekey_timeout" }, 1);
+						.s = AUDIT_WHAT_REKEY_TIMEOUT }, 1);
 		sess_arm_rekey(d, s, 0);
 		return;
 	}

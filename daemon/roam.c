@@ -475,7 +475,7 @@ static bool client_lost(struct jvpnd *d, struct session *s)
 		jvpnd_audit(d, AUDIT_T_EVENT, AUDIT_ACT_NONE, s->local_id,
 			    (struct audit_kv[]){
 				{ .key = "what", .type = AUDIT_KV_STR,
-				  .s = "reattach_not_started" },
+				  .s = AUDIT_WHAT_REATTACH_NOT_STARTED },
 				{ .key = "error", .type = AUDIT_KV_STR,
 				  .s = ra_errname(ret) },
 			    }, 2);

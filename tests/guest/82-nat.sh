@@ -17,6 +17,8 @@ set -uo pipefail
 # would then leave the path the NAT is on.  So a longer TTL.
 POLICY="${JD_POLICY/TransportLossTtlMs  = 400/TransportLossTtlMs  = 1500}
 SwitchCooldownMs    = 200"
+[[ $POLICY == *"TransportLossTtlMs  = 1500"* ]] ||
+	bail_out "JD_POLICY changed: set the longer TransportLossTtlMs again"
 
 # nat PORT: the router's NAT for the client's active path: its source
 # CADDR leaving on SLINK is translated to the router's RADDR:PORT, and new

@@ -21,6 +21,7 @@
 # 0.1-0.3 s, so the helpers avoid needless subprocesses.
 
 : "${JVPN_REPO:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+. "$(dirname "${BASH_SOURCE[0]}")/proctree.sh"
 export JVPN_REPO
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/jvpn-test.XXXXXX")
@@ -161,11 +162,8 @@ bg_run() {
 # Kills PID and, first, its descendants (a shell function run by bg_run is a
 # subshell whose children would otherwise survive it).
 _kill_tree() {
-	local pid=$1 sig=$2 child
-	for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do
-		_kill_tree "$child" "$sig"
-	done
-	kill "-$sig" "$pid" 2>/dev/null
+	# shellcheck disable=SC2046 # one pid per word
+	kill "-$2" $(descendants "$1") "$1" 2>/dev/null
 	return 0
 }
 

@@ -14,14 +14,7 @@ dir=$(cd "$(dirname "$0")" && pwd)
 budget=${JVPN_GUEST_TEST_BUDGET:-480}
 rc=0
 
-# descendants PID: every process below PID, deepest first.
-descendants() {
-	local c
-	for c in $(ps -o pid= --ppid "$1"); do
-		descendants "$c"
-		echo "$c"
-	done
-}
+. "$dir/proctree.sh"
 
 # hung_report PID NAME: what PID's tree is doing, as "# " lines.
 hung_report() {
